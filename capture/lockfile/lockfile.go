@@ -1,0 +1,269 @@
+package lockfile
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// Package is one entry of a lock file, normalised.
+type Package struct {
+	// Name is the PEP 503 normalised name for PyPI packages (lower case,
+	// runs of "-", "_", "." become "-"); conda names are kept as written,
+	// lower case. It is "" only for a source tree whose name the file does
+	// not state (an editable "-e ." line).
+	Name string `json:"name"`
+	// Version is the pinned version ("==" or "===" in requirements, the
+	// locked version elsewhere) as written; "" when unpinned.
+	Version string `json:"version,omitempty"`
+	// Source says where the package comes from: an index URL, "url:<url>"
+	// (an archive or the exact artifact the lock names), "vcs:<vcs>+<url>@<rev>",
+	// "editable:<path>", "path:<path>", "virtual:<path>" (a uv project that
+	// is not installed) or "conda:<channel>". "" means the default index.
+	Source string `json:"source,omitempty"`
+	// Hashes are "<algorithm>:<lowercase hex>" ("sha256:…", "md5:…"),
+	// deduplicated and sorted; a lock lists one per artifact.
+	Hashes []string `json:"hashes,omitempty"`
+	// Markers are the PEP 508 environment markers, verbatim (several uv
+	// resolution markers are joined with " or ").
+	Markers string `json:"markers,omitempty"`
+	// Extras are the requested extras, sorted.
+	Extras []string `json:"extras,omitempty"`
+	// Kind is "pypi" or "conda".
+	Kind string `json:"kind"`
+	// Build is the conda build string ("py39h06a4308_0"), when known.
+	Build string `json:"build,omitempty"`
+	// Platform is the conda subdir the entry is locked for ("linux-64",
+	// "noarch"), for conda-lock and pixi entries of both kinds; "" when the
+	// file is not per platform.
+	Platform string `json:"platform,omitempty"`
+}
+
+// Lock is one parsed lock or environment file.
+type Lock struct {
+	Path     string    `json:"path"`
+	Format   string    `json:"format"`   // one of Formats()
+	Packages []Package `json:"packages"` // sorted by name, then version
+}
+
+// Format names returned by Detect and accepted by ParseFormat.
+const (
+	FormatRequirements   = "requirements"
+	FormatPipFreeze      = "pip-freeze"
+	FormatPipInspect     = "pip-inspect"
+	FormatPipReport      = "pip-report"
+	FormatPipfileLock    = "pipfile-lock"
+	FormatPoetry         = "poetry"
+	FormatUV             = "uv"
+	FormatPylock         = "pylock"
+	FormatEnvironmentYML = "environment-yml"
+	FormatCondaExplicit  = "conda-explicit"
+	FormatCondaLock      = "conda-lock"
+	FormatPixi           = "pixi"
+)
+
+// Formats lists every format this package reads, in a fixed order.
+func Formats() []string {
+	return []string{
+		FormatRequirements, FormatPipFreeze, FormatPipInspect, FormatPipReport,
+		FormatPipfileLock, FormatPoetry, FormatUV, FormatPylock,
+		FormatEnvironmentYML, FormatCondaExplicit, FormatCondaLock, FormatPixi,
+	}
+}
+
+// ParseError is a malformed lock file: the file, the 1-based line (0 when
+// the position is unknown) and what is wrong.
+type ParseError struct {
+	Path string
+	Line int
+	Msg  string
+}
+
+// Error formats the error as "path:line: msg".
+func (e *ParseError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.Path, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s", e.Path, e.Msg)
+}
+
+func errAt(path string, line int, format string, args ...any) error {
+	return &ParseError{Path: path, Line: line, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Parse detects the format of data (see Detect) and parses it.
+func Parse(path string, data []byte) (*Lock, error) {
+	format, ok := Detect(path, data)
+	if !ok {
+		return nil, errAt(path, 0, "not a recognised lock or requirements file (formats: %s)", strings.Join(Formats(), ", "))
+	}
+	return ParseFormat(format, path, data)
+}
+
+// ParseFormat parses data as the given format. It never panics on bad
+// input: a malformed file gives a *ParseError naming path and line.
+// Includes ("-r", "-c") of requirements files are not followed; see ParseFile.
+func ParseFormat(format, path string, data []byte) (*Lock, error) {
+	var (
+		pkgs []Package
+		err  error
+	)
+	switch format {
+	case FormatRequirements, FormatPipFreeze:
+		var r *reqFile
+		r, err = parseRequirements(path, data, format == FormatPipFreeze)
+		if r != nil {
+			pkgs = r.pkgs
+		}
+	case FormatPipInspect:
+		pkgs, err = parsePipInspect(path, data)
+	case FormatPipReport:
+		pkgs, err = parsePipReport(path, data)
+	case FormatPipfileLock:
+		pkgs, err = parsePipfileLock(path, data)
+	case FormatPoetry:
+		pkgs, err = parsePoetry(path, data)
+	case FormatUV:
+		pkgs, err = parseUV(path, data)
+	case FormatPylock:
+		pkgs, err = parsePylock(path, data)
+	case FormatEnvironmentYML:
+		pkgs, err = parseEnvironmentYML(path, data)
+	case FormatCondaExplicit:
+		pkgs, err = parseCondaExplicit(path, data)
+	case FormatCondaLock:
+		pkgs, err = parseCondaLock(path, data)
+	case FormatPixi:
+		pkgs, err = parsePixi(path, data)
+	default:
+		return nil, fmt.Errorf("parsing %s: unknown lock format %q (formats: %s)", path, format, strings.Join(Formats(), ", "))
+	}
+	if err != nil {
+		return nil, err
+	}
+	return newLock(path, format, pkgs), nil
+}
+
+// ParseFile reads and parses the file at path. For requirements and
+// pip-freeze files it follows "-r" includes (their packages are added) and
+// "-c" constraints (their pins fill in versions of listed packages that
+// have none), relative to the including file, and refuses include cycles.
+func ParseFile(path string) (*Lock, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	format, ok := Detect(path, data)
+	if !ok {
+		return nil, errAt(path, 0, "not a recognised lock or requirements file (formats: %s)", strings.Join(Formats(), ", "))
+	}
+	if format != FormatRequirements && format != FormatPipFreeze {
+		return ParseFormat(format, path, data)
+	}
+	pkgs, err := parseRequirementsTree(path, data, format == FormatPipFreeze, nil)
+	if err != nil {
+		return nil, err
+	}
+	return newLock(path, format, pkgs), nil
+}
+
+func newLock(path, format string, pkgs []Package) *Lock {
+	for i := range pkgs {
+		p := &pkgs[i]
+		if p.Kind == "" {
+			p.Kind = "pypi"
+		}
+		p.Hashes = sortedUnique(p.Hashes)
+		p.Extras = sortedUnique(p.Extras)
+	}
+	sort.SliceStable(pkgs, func(i, j int) bool {
+		a, b := pkgs[i], pkgs[j]
+		if a.Name != b.Name {
+			return a.Name < b.Name
+		}
+		if a.Version != b.Version {
+			return a.Version < b.Version
+		}
+		if a.Platform != b.Platform {
+			return a.Platform < b.Platform
+		}
+		if a.Source != b.Source {
+			return a.Source < b.Source
+		}
+		return a.Markers < b.Markers
+	})
+	if pkgs == nil {
+		pkgs = []Package{}
+	}
+	return &Lock{Path: path, Format: format, Packages: pkgs}
+}
+
+func sortedUnique(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	out := slices.Clone(s)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+var nameSeparators = regexp.MustCompile(`[-_.]+`)
+
+// NormalizeName returns the PEP 503 form of a Python distribution name:
+// lower case, every run of "-", "_" and "." replaced by one "-".
+func NormalizeName(name string) string {
+	return nameSeparators.ReplaceAllString(strings.ToLower(strings.TrimSpace(name)), "-")
+}
+
+var hexRE = regexp.MustCompile(`^[0-9a-fA-F]+$`)
+
+// normHash turns "sha256:HEX", "sha256=HEX" or (algo, HEX) into
+// "sha256:hex"; ok is false for anything else.
+func normHash(s string) (string, bool) {
+	i := strings.IndexAny(s, ":=")
+	if i <= 0 {
+		return "", false
+	}
+	return hashOf(s[:i], s[i+1:])
+}
+
+func hashOf(algo, hex string) (string, bool) {
+	algo = strings.ToLower(strings.TrimSpace(algo))
+	hex = strings.TrimSpace(hex)
+	if algo == "" || hex == "" || !hexRE.MatchString(hex) {
+		return "", false
+	}
+	return algo + ":" + strings.ToLower(hex), true
+}
+
+// hashMap turns {"sha256": "HEX"} into sorted "sha256:hex" strings,
+// skipping malformed entries.
+func hashMap(m map[string]string) []string {
+	var out []string
+	for algo, hex := range m {
+		if h, ok := hashOf(algo, hex); ok {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// lineOf returns the 1-based line of byte offset off in data.
+func lineOf(data []byte, off int64) int {
+	if off < 0 {
+		return 0
+	}
+	if off > int64(len(data)) {
+		off = int64(len(data))
+	}
+	n := 1
+	for _, c := range data[:off] {
+		if c == '\n' {
+			n++
+		}
+	}
+	return n
+}
