@@ -1,0 +1,117 @@
+package publish
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// LayoutDir is the name of the OCI layout Pull writes inside its directory.
+const LayoutDir = "image"
+
+// Pull fetches ref into dir: the manifest artifact first (see
+// FetchManifest; nothing is written when it is refused), then
+// dir/manifest.toml, dir/manifest.toml.sig and the image as an OCI layout in
+// dir/image, its index.json naming the image by digest reference. An
+// existing dir/image is replaced only when it already holds this digest;
+// an existing manifest.toml with other bytes is refused.
+func Pull(ctx context.Context, ref, dir string, o PullOptions) (*Pulled, error) {
+	p, err := FetchManifest(ctx, ref, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("creating %s: %w", dir, err)
+	}
+	if err := writeOnce(filepath.Join(dir, ManifestTitle), p.Manifest); err != nil {
+		return nil, err
+	}
+	if p.Signature != nil {
+		if err := writeOnce(filepath.Join(dir, SignatureTitle), p.Signature); err != nil {
+			return nil, err
+		}
+	}
+	p.Dir = dir
+	p.Layout = filepath.Join(dir, LayoutDir)
+	if err := pullLayout(ctx, p, o); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// pullLayout writes the image p.Ref as an OCI layout at p.Layout, through a
+// temporary directory renamed into place.
+func pullLayout(ctx context.Context, p *Pulled, o PullOptions) error {
+	if existing, err := layout.ImageIndexFromPath(p.Layout); err == nil {
+		if im, err := existing.IndexManifest(); err == nil && len(im.Manifests) == 1 && im.Manifests[0].Digest.String() == p.Digest {
+			return nil
+		}
+		return fmt.Errorf("%s already holds another image: remove it or pull into another directory", p.Layout)
+	}
+	r, err := parseRef(p.Ref, o.Options)
+	if err != nil {
+		return err
+	}
+	c := newCounter(o.Options)
+	img, err := remote.Image(r, c.remoteOptions(ctx, o.Options)...)
+	if err != nil {
+		return fmt.Errorf("fetching image %s: %w", p.Ref, err)
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(p.Layout), ".image-*")
+	if err != nil {
+		return fmt.Errorf("creating a temporary layout: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	lp, err := layout.Write(tmp, empty.Index)
+	if err != nil {
+		return fmt.Errorf("writing OCI layout: %w", err)
+	}
+	if err := lp.AppendImage(img, layout.WithAnnotations(map[string]string{ocispec.AnnotationRefName: p.Ref})); err != nil {
+		return fmt.Errorf("fetching image %s: %w", p.Ref, err)
+	}
+	if err := os.Rename(tmp, p.Layout); err != nil {
+		return fmt.Errorf("writing OCI layout %s: %w", p.Layout, err)
+	}
+	return nil
+}
+
+// writeOnce writes data to path atomically; an existing file with the same
+// bytes is kept, one with other bytes is refused.
+func writeOnce(path string, data []byte) error {
+	old, err := os.ReadFile(path)
+	switch {
+	case err == nil && bytes.Equal(old, data):
+		return nil
+	case err == nil:
+		return fmt.Errorf("%s exists with other contents: move it away or pull into another directory (-o)", path)
+	case !errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("reading %s: %w", path, err)
+	}
+	return WriteFileAtomic(path, data, 0o644)
+}
+
+// WriteFileAtomic writes data to path through a temporary file in the same
+// directory renamed into place.
+func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	defer os.Remove(f.Name())
+	_, werr := f.Write(data)
+	if err := errors.Join(werr, f.Chmod(mode), f.Close()); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
