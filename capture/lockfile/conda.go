@@ -140,6 +140,10 @@ func parseEnvironmentYML(path string, data []byte) ([]Package, error) {
 	return pkgs, nil
 }
 
+// matchSpecRestRE is what may follow a MatchSpec name: a version
+// (constraint) and optionally a build, "=" or space separated.
+var matchSpecRestRE = regexp.MustCompile(`^(?:==|=|>=|<=|>|<|!=|~=)?\s*[A-Za-z0-9_.+!*,|<>=~-]+(?:\s+[A-Za-z0-9_.*+-]+)?$`)
+
 var selectorRE = regexp.MustCompile(`\[[^\]]+\]`)
 
 // envPip reads the pip: list of an environment.yml.
@@ -197,6 +201,9 @@ func matchSpec(spec string, channels []string) (Package, error) {
 	}
 	name, rest := s[:end], strings.TrimSpace(s[end:])
 	if !condaNameRE.MatchString(name) {
+		return Package{}, fmt.Errorf("invalid conda package spec %q", spec)
+	}
+	if rest != "" && !strings.HasPrefix(rest, "[") && !matchSpecRestRE.MatchString(rest) {
 		return Package{}, fmt.Errorf("invalid conda package spec %q", spec)
 	}
 	p := Package{Name: strings.ToLower(name), Kind: "conda"}

@@ -115,10 +115,10 @@ func sniff(data []byte) (string, bool) {
 		return f, true
 	}
 	rf, err := parseRequirements("", data, false)
-	if err != nil || len(rf.pkgs) == 0 {
+	if err != nil || len(rf.pkgs)+len(rf.includes) == 0 {
 		return "", false
 	}
-	pinned := false
+	pinned := len(rf.includes) > 0
 	for _, p := range rf.pkgs {
 		if p.Name == "" && !strings.HasPrefix(p.Source, "editable:") {
 			return "", false

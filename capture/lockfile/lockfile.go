@@ -3,6 +3,7 @@ package lockfile
 import (
 	"fmt"
 	"os"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
@@ -195,6 +196,9 @@ func newLock(path, format string, pkgs []Package) *Lock {
 		}
 		return a.Markers < b.Markers
 	})
+	// Drop exact duplicates (a package listed by two included files, or
+	// in both sections of a Pipfile.lock).
+	pkgs = slices.CompactFunc(pkgs, func(a, b Package) bool { return reflect.DeepEqual(a, b) })
 	if pkgs == nil {
 		pkgs = []Package{}
 	}
