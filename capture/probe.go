@@ -1,0 +1,100 @@
+package capture
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	_ "embed"
+)
+
+// probeSource is the Python probe, installed as sitecustomize.py.
+//
+//go:embed probe/sitecustomize.py
+var probeSource []byte
+
+// maxReportSize bounds one probe report; a bigger file is not read.
+const maxReportSize = 256 << 20
+
+// probeDir is the private temporary directory of one capture: the probe's
+// site directory (first on PYTHONPATH) and one report directory per run.
+type probeDir struct {
+	root string
+	site string
+}
+
+func newProbeDir() (*probeDir, error) {
+	root, err := os.MkdirTemp("", "repro-capture-")
+	if err != nil {
+		return nil, fmt.Errorf("creating the probe directory: %w", err)
+	}
+	p := &probeDir{root: root, site: filepath.Join(root, "site")}
+	if err := os.Mkdir(p.site, 0o700); err != nil {
+		os.RemoveAll(root)
+		return nil, fmt.Errorf("creating the probe directory: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(p.site, "sitecustomize.py"), probeSource, 0o600); err != nil {
+		os.RemoveAll(root)
+		return nil, fmt.Errorf("installing the probe: %w", err)
+	}
+	return p, nil
+}
+
+// runDir creates and returns the directory for run i's reports and streams.
+func (p *probeDir) runDir(i int) (string, error) {
+	d := filepath.Join(p.root, fmt.Sprintf("run-%d", i))
+	if err := os.Mkdir(d, 0o700); err != nil {
+		return "", fmt.Errorf("creating the report directory: %w", err)
+	}
+	if err := os.Mkdir(filepath.Join(d, "reports"), 0o700); err != nil {
+		return "", fmt.Errorf("creating the report directory: %w", err)
+	}
+	return d, nil
+}
+
+func (p *probeDir) remove() { os.RemoveAll(p.root) }
+
+// readReports reads every probe report in dir. The experiment could write
+// there too, so reports are untrusted: a file that does not parse is skipped
+// with a warning. The report of process mainPID comes first, the others
+// follow by PID.
+func readReports(dir string, mainPID int) ([]ProbeReport, []string) {
+	var warnings []string
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, []string{fmt.Sprintf("reading probe reports: %v", err)}
+	}
+	var reps []ProbeReport
+	for _, e := range ents {
+		if !strings.HasSuffix(e.Name(), ".json") || !e.Type().IsRegular() {
+			continue
+		}
+		p := filepath.Join(dir, e.Name())
+		fi, err := e.Info()
+		if err != nil || fi.Size() > maxReportSize {
+			warnings = append(warnings, fmt.Sprintf("probe report %s skipped: unreadable or too large", e.Name()))
+			continue
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			warnings = append(warnings, fmt.Sprintf("reading probe report %s: %v", e.Name(), err))
+			continue
+		}
+		var r ProbeReport
+		if err := json.Unmarshal(b, &r); err != nil {
+			warnings = append(warnings, fmt.Sprintf("probe report %s skipped: %v", e.Name(), err))
+			continue
+		}
+		reps = append(reps, r)
+	}
+	sort.SliceStable(reps, func(i, j int) bool {
+		if (reps[i].PID == mainPID) != (reps[j].PID == mainPID) {
+			return reps[i].PID == mainPID
+		}
+		return reps[i].PID < reps[j].PID
+	})
+	return reps, warnings
+}

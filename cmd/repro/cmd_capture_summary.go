@@ -1,0 +1,159 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/repro-ml/repro/lockfmt"
+)
+
+// captureSummary is the --json document of repro capture.
+type captureSummary struct {
+	Manifest   string               `json:"manifest"`
+	Signature  string               `json:"signature,omitempty"`
+	ExitCode   int                  `json:"exit_code"`
+	DurationMS int64                `json:"duration_ms"`
+	Runs       int                  `json:"runs"`
+	Outputs    []lockfmt.Output     `json:"outputs"`
+	Data       []lockfmt.Data       `json:"data"`
+	Packages   int                  `json:"packages"`
+	Libraries  int                  `json:"libraries"`
+	Files      int                  `json:"files"`
+	Pins       []lockfmt.Pin        `json:"pins"`
+	Scrubbed   []string             `json:"scrubbed,omitempty"`
+	Code       captureSummaryCode   `json:"code"`
+	Python     captureSummaryPython `json:"python"`
+}
+
+type captureSummaryCode struct {
+	Files  int    `json:"files"`
+	Digest string `json:"digest,omitempty"`
+	Commit string `json:"commit,omitempty"`
+	Dirty  bool   `json:"dirty,omitempty"`
+}
+
+type captureSummaryPython struct {
+	Executable string            `json:"executable,omitempty"`
+	Version    string            `json:"version,omitempty"`
+	Runtimes   []lockfmt.Runtime `json:"runtimes,omitempty"`
+}
+
+func captureSummaryJSON(m *lockfmt.Manifest, out, sig string) captureSummary {
+	s := captureSummary{
+		Manifest: out, Signature: sig, ExitCode: m.Run.ExitCode, DurationMS: m.Run.DurationMS,
+		Runs: m.Run.Runs, Outputs: m.Outputs, Data: m.Data, Packages: len(m.Packages),
+		Libraries: len(m.Libraries), Files: len(m.Files), Pins: m.Determinism.Pins, Scrubbed: m.Run.Scrubbed,
+		Code:   captureSummaryCode{Files: len(m.Code.Files), Digest: m.Code.Digest},
+		Python: captureSummaryPython{Executable: m.Python.Executable, Version: m.Python.Version, Runtimes: m.Python.Runtimes},
+	}
+	if s.Outputs == nil {
+		s.Outputs = []lockfmt.Output{}
+	}
+	if s.Data == nil {
+		s.Data = []lockfmt.Data{}
+	}
+	if g := m.Code.Git; g != nil {
+		s.Code.Commit, s.Code.Dirty = g.Commit, g.Dirty
+	}
+	return s
+}
+
+// printCaptureSummary prints what was recorded and how to replay it.
+func (a *app) printCaptureSummary(m *lockfmt.Manifest, wd, out, sig string) {
+	runs := ""
+	if m.Run.Runs > 1 {
+		runs = fmt.Sprintf(", %d runs", m.Run.Runs)
+	}
+	a.printf("captured  %s (exit %d, %.1f s%s)\n", strings.Join(m.Run.Argv, " "), m.Run.ExitCode, float64(m.Run.DurationMS)/1000, runs)
+	a.printf("outputs   %d\n", len(m.Outputs))
+	for _, o := range m.Outputs {
+		flag := ""
+		if o.Nondeterministic {
+			flag = "  nondeterministic: " + o.Reason
+		}
+		a.printf("  %-30s %s  %s%s\n", o.Path, captureShort(o.Digest), captureBytes(o.Size), flag)
+	}
+	a.printf("data      %d\n", len(m.Data))
+	for _, d := range m.Data {
+		a.printf("  %-30s %s  %s  (%s, %s)\n", captureDataName(d, wd), captureShort(d.Digest), captureBytes(d.Size), d.Kind, d.Source)
+	}
+	code := fmt.Sprintf("%d source files read", len(m.Code.Files))
+	if g := m.Code.Git; g != nil {
+		c := g.Commit
+		if len(c) > 12 {
+			c = c[:12]
+		}
+		code += ", git " + c
+		if g.Dirty {
+			code += " (dirty)"
+		}
+	}
+	a.printf("code      %s\n", code)
+	py := m.Python.Version
+	if py != "" {
+		py = "python " + py + ", "
+	}
+	a.printf("stack     %s%d packages, %d native libraries, %d files\n", py, len(m.Packages), len(m.Libraries), len(m.Files))
+	for _, rt := range m.Python.Runtimes {
+		a.printf("  %s %s %s, %d threads\n", rt.Name, rt.Version, rt.CoreType, rt.Threads)
+	}
+	a.printf("pins      PYTHONHASHSEED=%s (%s)", m.Determinism.HashSeed, m.Determinism.HashSeedSetBy)
+	if m.Determinism.Seed >= 0 {
+		a.printf(", seed %d", m.Determinism.Seed)
+	}
+	if m.Determinism.Deterministic {
+		a.printf(", deterministic")
+	}
+	a.printf(", threads %s\n", m.Determinism.Threads["OMP_NUM_THREADS"])
+	if len(m.Run.Scrubbed) > 0 {
+		a.printf("scrubbed  %s\n", strings.Join(m.Run.Scrubbed, ", "))
+	}
+	rel := out
+	if r, err := filepath.Rel(wd, out); err == nil && !strings.HasPrefix(r, "..") {
+		rel = r
+	}
+	a.printf("manifest  %s\n", rel)
+	if sig != "" {
+		a.printf("signature %s\n", sig)
+	}
+	a.printf("replay    repro replay %s\n", rel)
+}
+
+func captureDataName(d lockfmt.Data, wd string) string {
+	if d.Path != "" && d.Kind != "dvc" && d.Kind != "git-lfs" {
+		if r, err := filepath.Rel(wd, d.Path); err == nil && !strings.HasPrefix(r, "..") {
+			return r
+		}
+		return d.Path
+	}
+	return captureFirst(d.Name, d.URI)
+}
+
+func captureFirst(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+func captureShort(d string) string {
+	if len(d) > len(lockfmt.DigestPrefix)+12 {
+		return d[:len(lockfmt.DigestPrefix)+12]
+	}
+	return d
+}
+
+func captureBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
