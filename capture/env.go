@@ -94,16 +94,24 @@ func SecretValue(v string) bool {
 	for _, tok := range strings.FieldsFunc(v, func(r rune) bool {
 		return r == ' ' || r == ',' || r == ';' || r == ':' || r == '=' || r == '@' || r == '\t' || r == '\n'
 	}) {
-		if highEntropy(tok) {
-			return true
+		// A path's segments are judged one by one: long temporary names
+		// are not secrets, while base64 may contain "/" too.
+		parts := []string{tok}
+		if strings.HasPrefix(tok, "/") || strings.HasPrefix(tok, ".") || strings.HasPrefix(tok, "~") {
+			parts = strings.Split(tok, "/")
+		}
+		for _, p := range parts {
+			if highEntropy(p) {
+				return true
+			}
 		}
 	}
 	return false
 }
 
 // highEntropy flags tokens of 32+ base64-alphabet characters mixing upper
-// case, lower case and digits with more than 4.2 bits of entropy per
-// character. Paths (with "/" segments of words), hex digests and flags
+// case, lower case and digits, switching between them often, with more than
+// 4.2 bits of entropy per character. Paths (with "/" segments of words), hex digests and flags
 // stay below it.
 func highEntropy(tok string) bool {
 	if len(tok) < 32 {
@@ -111,21 +119,30 @@ func highEntropy(tok string) bool {
 	}
 	var up, low, dig bool
 	counts := map[rune]int{}
+	changes, prev := 0, 0
 	for _, r := range tok {
+		class := 0
 		switch {
 		case r >= 'A' && r <= 'Z':
-			up = true
+			up, class = true, 1
 		case r >= 'a' && r <= 'z':
-			low = true
+			low, class = true, 2
 		case r >= '0' && r <= '9':
-			dig = true
+			dig, class = true, 3
 		case r == '+' || r == '/' || r == '_' || r == '-':
+			class = 4
 		default:
 			return false
 		}
+		if prev != 0 && class != prev {
+			changes++
+		}
+		prev = class
 		counts[r]++
 	}
-	if !(up && low && dig) {
+	// Random strings switch character class often; words with a number
+	// appended (CamelCaseName1234567890) do not.
+	if !(up && low && dig) || changes < len(tok)/4 {
 		return false
 	}
 	var h float64

@@ -154,7 +154,7 @@ func envPip(path string, list *yaml.Node) ([]Package, error) {
 	var pkgs []Package
 	index := ""
 	for _, n := range items(list) {
-		s := strings.TrimSpace(commentRE.ReplaceAllString(str(n), ""))
+		s := strings.TrimSpace(stripComment(str(n)))
 		if n.Kind != yaml.ScalarNode || s == "" {
 			return nil, errAt(path, n.Line, "pip: entry is not a requirement string")
 		}

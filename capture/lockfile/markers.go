@@ -198,9 +198,13 @@ func compareVersionOp(lv, op, rv string) int {
 
 // markerParser is a recursive-descent parser over PEP 508 marker tokens.
 type markerParser struct {
-	toks []markerTok
-	pos  int
+	toks  []markerTok
+	pos   int
+	depth int
 }
+
+// maxMarkerDepth bounds parenthesis nesting.
+const maxMarkerDepth = 64
 
 type markerTok struct {
 	kind string // "(", ")", "op", "str", "var", "and", "or", "not", "in"
@@ -326,7 +330,11 @@ func (p *markerParser) and() (marker, error) {
 func (p *markerParser) atom() (marker, error) {
 	if p.peek() == "(" {
 		p.pos++
+		if p.depth++; p.depth > maxMarkerDepth {
+			return nil, fmt.Errorf("parentheses nested too deeply")
+		}
 		m, err := p.or()
+		p.depth--
 		if err != nil {
 			return nil, err
 		}

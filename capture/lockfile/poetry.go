@@ -51,9 +51,9 @@ func parsePoetry(path string, data []byte) ([]Package, error) {
 	}
 	var pkgs []Package
 	for i, pp := range doc.Package {
-		line := tableLine(data, "package", i)
+		line := func() int { return tableLine(data, "package", i) }
 		if pp.Name == "" || reqNameRE.FindString(pp.Name) != pp.Name {
-			return nil, errAt(path, line, "package without a valid name (%q)", pp.Name)
+			return nil, errAt(path, line(), "package without a valid name (%q)", pp.Name)
 		}
 		p := Package{Name: NormalizeName(pp.Name), Version: pp.Version, Kind: "pypi"}
 		fs := pp.Files
@@ -66,13 +66,13 @@ func parsePoetry(path string, data []byte) ([]Package, error) {
 			}
 			h, ok := normHash(f.Hash)
 			if !ok {
-				return nil, errAt(path, line, "package %s: invalid hash %q", pp.Name, f.Hash)
+				return nil, errAt(path, line(), "package %s: invalid hash %q", pp.Name, f.Hash)
 			}
 			p.Hashes = append(p.Hashes, h)
 		}
 		m, err := poetryMarkers(pp.Markers)
 		if err != nil {
-			return nil, errAt(path, line, "package %s: %v", pp.Name, err)
+			return nil, errAt(path, line(), "package %s: %v", pp.Name, err)
 		}
 		p.Markers = m
 		if s := pp.Source; s != nil {

@@ -51,13 +51,13 @@ func parsePylock(path string, data []byte) ([]Package, error) {
 	}
 	var pkgs []Package
 	for i, pp := range doc.Packages {
-		line := tableLine(data, "packages", i)
+		line := func() int { return tableLine(data, "packages", i) }
 		if pp.Name == "" || reqNameRE.FindString(pp.Name) != pp.Name {
-			return nil, errAt(path, line, "package without a valid name (%q)", pp.Name)
+			return nil, errAt(path, line(), "package without a valid name (%q)", pp.Name)
 		}
 		if pp.Marker != "" {
 			if _, err := parseMarker(pp.Marker); err != nil {
-				return nil, errAt(path, line, "package %s: invalid marker %q: %v", pp.Name, pp.Marker, err)
+				return nil, errAt(path, line(), "package %s: invalid marker %q: %v", pp.Name, pp.Marker, err)
 			}
 		}
 		p := Package{Name: NormalizeName(pp.Name), Version: pp.Version, Markers: pp.Marker, Kind: "pypi", Source: pp.Index}

@@ -30,7 +30,22 @@ type reqLine struct {
 	comment string // the raw comment line when the whole line is a comment
 }
 
-var commentRE = regexp.MustCompile(`(^|\s+)#.*$`)
+// stripComment removes a comment the way pip's `(^|\s+)#.*$` does: a "#"
+// at the start or after whitespace, with that whitespace.
+func stripComment(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] != '#' {
+			continue
+		}
+		if i == 0 {
+			return ""
+		}
+		if s[i-1] == ' ' || s[i-1] == '\t' {
+			return strings.TrimRight(s[:i], " \t")
+		}
+	}
+	return s
+}
 
 // logicalLines joins "\" continuations and strips comments the way pip's
 // req_file.py does (comments are removed after joining).
@@ -47,7 +62,7 @@ func logicalLines(data []byte) []reqLine {
 		if t := strings.TrimSpace(s); strings.HasPrefix(t, "#") {
 			l.comment = t
 		}
-		l.text = strings.TrimSpace(commentRE.ReplaceAllString(s, ""))
+		l.text = strings.TrimSpace(stripComment(s))
 		out = append(out, l)
 	}
 	for i, line := range raw {

@@ -37,14 +37,14 @@ func parseUV(path string, data []byte) ([]Package, error) {
 	}
 	var pkgs []Package
 	for i, up := range doc.Package {
-		line := tableLine(data, "package", i)
+		line := func() int { return tableLine(data, "package", i) }
 		if up.Name == "" || reqNameRE.FindString(up.Name) != up.Name {
-			return nil, errAt(path, line, "package without a valid name (%q)", up.Name)
+			return nil, errAt(path, line(), "package without a valid name (%q)", up.Name)
 		}
 		p := Package{Name: NormalizeName(up.Name), Version: up.Version, Kind: "pypi"}
 		src, err := uvSource(up.Source)
 		if err != nil {
-			return nil, errAt(path, line, "package %s: %v", up.Name, err)
+			return nil, errAt(path, line(), "package %s: %v", up.Name, err)
 		}
 		p.Source = src
 		files := up.Wheels
@@ -57,13 +57,13 @@ func parseUV(path string, data []byte) ([]Package, error) {
 			}
 			h, ok := normHash(f.Hash)
 			if !ok {
-				return nil, errAt(path, line, "package %s: invalid hash %q", up.Name, f.Hash)
+				return nil, errAt(path, line(), "package %s: invalid hash %q", up.Name, f.Hash)
 			}
 			p.Hashes = append(p.Hashes, h)
 		}
 		for _, m := range up.ResolutionMarkers {
 			if _, err := parseMarker(m); err != nil {
-				return nil, errAt(path, line, "package %s: invalid resolution marker %q: %v", up.Name, m, err)
+				return nil, errAt(path, line(), "package %s: invalid resolution marker %q: %v", up.Name, m, err)
 			}
 		}
 		p.Markers = orMarkers(up.ResolutionMarkers)
