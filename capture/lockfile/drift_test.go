@@ -172,3 +172,31 @@ func TestFormatsAllParse(t *testing.T) {
 		}
 	}
 }
+
+func TestScan(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "requirements.txt"), []byte("numpy==1.26.4\nscipy==1.11.4\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "poetry.lock"), []byte("[[package]\n"), 0o644))
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "requirements"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "requirements", "dev.txt"), []byte("-r ../requirements.txt\npytest==8.0\n"), 0o644))
+	locks, drift, problems, err := Scan(dir, map[string]string{"numpy": "1.24.2", "scipy": "1.11.4"})
+	require.NoError(t, err)
+	require.Len(t, problems, 1)
+	assert.Contains(t, problems[0].Error(), "poetry.lock:2: invalid TOML")
+	require.Len(t, locks, 2)
+	assert.Equal(t, "requirements.txt", locks[0].Path)
+	assert.Equal(t, FormatRequirements, locks[0].Format)
+	assert.Equal(t, 2, locks[0].Packages)
+	assert.Regexp(t, `^sha256:[0-9a-f]{64}$`, locks[0].Digest)
+	assert.Equal(t, "requirements/dev.txt", locks[1].Path)
+	assert.Equal(t, 3, locks[1].Packages, "includes are followed")
+	var msgs []string
+	for _, d := range drift {
+		msgs = append(msgs, d.LockFile+": "+d.Message)
+	}
+	assert.Equal(t, []string{
+		"requirements.txt: requirements.txt pins numpy 1.26.4; installed 1.24.2",
+		"requirements/dev.txt: requirements/dev.txt pins numpy 1.26.4; installed 1.24.2",
+		"requirements/dev.txt: requirements/dev.txt pins pytest 8.0; not installed",
+	}, msgs)
+}
