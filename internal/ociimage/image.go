@@ -2,12 +2,21 @@ package ociimage
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// Layer descriptor annotations repro sets, so that a layer's role and
+// content can be shown without reading it.
+const (
+	AnnotationLayerRole  = "org.repro.layer.role"
+	AnnotationLayerFiles = "org.repro.layer.files"
+	AnnotationLayerSize  = "org.repro.layer.size" // uncompressed bytes
 )
 
 // Spec is everything besides the layers that decides an image's config and
@@ -31,7 +40,12 @@ func Assemble(layers []*Layer, spec Spec) (v1.Image, error) {
 		adds[i] = mutate.Addendum{
 			Layer:     l,
 			MediaType: types.OCILayer,
-			History:   v1.History{Created: created, CreatedBy: "repro build: " + l.Role + " layer"},
+			Annotations: map[string]string{
+				AnnotationLayerRole:  l.Role,
+				AnnotationLayerFiles: strconv.Itoa(l.Files),
+				AnnotationLayerSize:  strconv.FormatInt(l.TarSize, 10),
+			},
+			History: v1.History{Created: created, CreatedBy: "repro build: " + l.Role + " layer"},
 		}
 	}
 	img, err := mutate.Append(img, adds...)

@@ -258,3 +258,32 @@ func (l *tarLayer) Compressed() (io.ReadCloser, error) {
 	r, _, err := l.ti.open("blobs/" + l.d.Digest.Algorithm + "/" + l.d.Digest.Hex)
 	return r, err
 }
+
+// CountLayer reads layer l and returns its number of non-directory entries
+// and its uncompressed size, for images without repro's layer annotations
+// (for example one exported by Docker's classic store).
+func CountLayer(l v1.Layer) (files int, size int64, err error) {
+	rc, err := l.Uncompressed()
+	if err != nil {
+		return 0, 0, err
+	}
+	defer rc.Close()
+	cr := &countReader{r: rc}
+	tr := tar.NewReader(cr)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return 0, 0, fmt.Errorf("reading layer: %w", err)
+		}
+		if h.Typeflag != tar.TypeDir {
+			files++
+		}
+	}
+	if _, err := io.Copy(io.Discard, cr); err != nil {
+		return 0, 0, fmt.Errorf("reading layer: %w", err)
+	}
+	return files, cr.n, nil
+}
