@@ -42,16 +42,16 @@ func Cite(r *Result, info CiteInfo) Citation {
 	b.WriteString("}\n")
 
 	var t strings.Builder
-	if info.Author != "" {
-		t.WriteString(info.Author)
-		if info.Year != "" {
-			fmt.Fprintf(&t, " (%s)", info.Year)
-		}
-		t.WriteString(". ")
-	} else if info.Year != "" {
-		fmt.Fprintf(&t, "(%s). ", info.Year)
+	year := ""
+	if info.Year != "" {
+		year = " (" + info.Year + ")"
 	}
-	fmt.Fprintf(&t, "%s. OCI image %s (manifest %s). Replay: repro replay %s\n", title, r.Ref, r.ManifestSHA256, r.Ref)
+	if info.Author != "" {
+		fmt.Fprintf(&t, "%s%s. %s. ", info.Author, year, title)
+	} else {
+		fmt.Fprintf(&t, "%s%s. ", title, year)
+	}
+	fmt.Fprintf(&t, "OCI image %s (manifest %s). Replay: repro replay %s\n", r.Ref, r.ManifestSHA256, r.Ref)
 	return Citation{BibTeX: b.String(), Text: t.String()}
 }
 

@@ -73,9 +73,9 @@ func SignatureTag(d v1.Hash) string { return d.Algorithm + "-" + d.Hex + ".sig" 
 // LoadCosignKey reads an ECDSA P-256 private key from PEM: PKCS#8 ("PRIVATE
 // KEY", as "cosign import-key-pair" and openssl write it), SEC 1 ("EC
 // PRIVATE KEY") or an OpenSSH ecdsa-sha2-nistp256 key file (ssh-keygen -t
-// ecdsa -b 256), the latter with passphrase when it is encrypted.
-// cosign's own encrypted format is not read.
-func LoadCosignKey(pemBytes, passphrase []byte) (*ecdsa.PrivateKey, error) {
+// ecdsa -b 256), the latter asking passphrase (when not nil) if it is
+// encrypted. cosign's own encrypted format is not read.
+func LoadCosignKey(pemBytes []byte, passphrase func() ([]byte, error)) (*ecdsa.PrivateKey, error) {
 	blk, _ := pem.Decode(pemBytes)
 	if blk == nil {
 		return nil, errors.New("not a PEM file: expected an ECDSA P-256 private key")
@@ -91,7 +91,11 @@ func LoadCosignKey(pemBytes, passphrase []byte) (*ecdsa.PrivateKey, error) {
 		key, err = ssh.ParseRawPrivateKey(pemBytes)
 		var missing *ssh.PassphraseMissingError
 		if errors.As(err, &missing) && passphrase != nil {
-			key, err = ssh.ParseRawPrivateKeyWithPassphrase(pemBytes, passphrase)
+			var pw []byte
+			if pw, err = passphrase(); err == nil {
+				key, err = ssh.ParseRawPrivateKeyWithPassphrase(pemBytes, pw)
+				clear(pw)
+			}
 		}
 	case "ENCRYPTED SIGSTORE PRIVATE KEY", "ENCRYPTED COSIGN PRIVATE KEY":
 		return nil, errors.New("cosign's encrypted key format is not supported: use an unencrypted PKCS#8 key or an ssh-keygen ECDSA P-256 key")

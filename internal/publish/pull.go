@@ -95,7 +95,7 @@ func FetchManifest(ctx context.Context, ref string, o PullOptions) (*Pulled, err
 		return nil, err
 	}
 	if len(cands) == 0 {
-		return nil, fmt.Errorf("%w: %s (push it with \"repro push manifest.toml %s\")", ErrNoManifest, p.Ref, r.Context())
+		return nil, fmt.Errorf("%w: %s", ErrNoManifest, p.Ref)
 	}
 	var rejected error
 	for _, a := range cands {

@@ -18,50 +18,55 @@ import (
 const LayoutDir = "image"
 
 // Pull fetches ref into dir: the manifest artifact first (see
-// FetchManifest; nothing is written when it is refused), then
-// dir/manifest.toml, dir/manifest.toml.sig and the image as an OCI layout in
-// dir/image, its index.json naming the image by digest reference. An
-// existing dir/image is replaced only when it already holds this digest;
-// an existing manifest.toml with other bytes is refused.
+// FetchManifest; nothing is written when it is refused), then Save.
 func Pull(ctx context.Context, ref, dir string, o PullOptions) (*Pulled, error) {
 	p, err := FetchManifest(ctx, ref, o)
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("creating %s: %w", dir, err)
-	}
-	if err := writeOnce(filepath.Join(dir, ManifestTitle), p.Manifest); err != nil {
-		return nil, err
-	}
-	if p.Signature != nil {
-		if err := writeOnce(filepath.Join(dir, SignatureTitle), p.Signature); err != nil {
-			return nil, err
-		}
-	}
-	p.Dir = dir
-	p.Layout = filepath.Join(dir, LayoutDir)
-	if err := pullLayout(ctx, p, o); err != nil {
+	if err := p.Save(ctx, dir, o.Options); err != nil {
 		return nil, err
 	}
 	return p, nil
 }
 
+// Save writes dir/manifest.toml, dir/manifest.toml.sig and the image p.Ref
+// as an OCI layout in dir/image (index.json naming it by digest reference),
+// and sets p.Dir and p.Layout. An existing dir/image is kept only when it
+// holds this very image; an existing manifest.toml with other bytes is
+// refused.
+func (p *Pulled) Save(ctx context.Context, dir string, o Options) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("creating %s: %w", dir, err)
+	}
+	if err := writeOnce(filepath.Join(dir, ManifestTitle), p.Manifest); err != nil {
+		return err
+	}
+	if p.Signature != nil {
+		if err := writeOnce(filepath.Join(dir, SignatureTitle), p.Signature); err != nil {
+			return err
+		}
+	}
+	p.Dir = dir
+	p.Layout = filepath.Join(dir, LayoutDir)
+	return pullLayout(ctx, p, o)
+}
+
 // pullLayout writes the image p.Ref as an OCI layout at p.Layout, through a
 // temporary directory renamed into place.
-func pullLayout(ctx context.Context, p *Pulled, o PullOptions) error {
+func pullLayout(ctx context.Context, p *Pulled, o Options) error {
 	if existing, err := layout.ImageIndexFromPath(p.Layout); err == nil {
 		if im, err := existing.IndexManifest(); err == nil && len(im.Manifests) == 1 && im.Manifests[0].Digest.String() == p.Digest {
 			return nil
 		}
 		return fmt.Errorf("%s already holds another image: remove it or pull into another directory", p.Layout)
 	}
-	r, err := parseRef(p.Ref, o.Options)
+	r, err := parseRef(p.Ref, o)
 	if err != nil {
 		return err
 	}
-	c := newCounter(o.Options)
-	img, err := remote.Image(r, c.remoteOptions(ctx, o.Options)...)
+	c := newCounter(o)
+	img, err := remote.Image(r, c.remoteOptions(ctx, o)...)
 	if err != nil {
 		return fmt.Errorf("fetching image %s: %w", p.Ref, err)
 	}
@@ -95,12 +100,12 @@ func writeOnce(path string, data []byte) error {
 	case !errors.Is(err, os.ErrNotExist):
 		return fmt.Errorf("reading %s: %w", path, err)
 	}
-	return WriteFileAtomic(path, data, 0o644)
+	return writeFileAtomic(path, data, 0o644)
 }
 
-// WriteFileAtomic writes data to path through a temporary file in the same
+// writeFileAtomic writes data to path through a temporary file in the same
 // directory renamed into place.
-func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
+func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
