@@ -214,4 +214,3 @@ func TestCaptureProbeIsSilent(t *testing.T) {
 	assert.Equal(t, "[1]\n", c.stdout)
 	assert.Equal(t, lockfmt.DigestBytes(nil), output(t, c.m, lockfmt.StderrPath).Digest, "nothing on stderr")
 }
-
