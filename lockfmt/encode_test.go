@@ -1,6 +1,7 @@
 package lockfmt
 
 import (
+	"encoding/json"
 	"flag"
 	"math/rand"
 	"os"
@@ -180,4 +181,19 @@ func TestWriteFileAtomic(t *testing.T) {
 	_, data2, err := ReadFile(p)
 	require.NoError(t, err)
 	assert.Equal(t, data, data2, "a failed write leaves the old file")
+}
+
+func TestEncodeJSON(t *testing.T) {
+	b, err := EncodeJSON(sampleManifest())
+	require.NoError(t, err)
+	var v map[string]any
+	require.NoError(t, json.Unmarshal(b, &v))
+	assert.Equal(t, float64(1), v["schema"])
+	run := v["run"].(map[string]any)
+	assert.Equal(t, "/home/alice/exp", run["workdir"])
+	files := v["file"].([]any)
+	assert.Equal(t, "/home/alice/exp/data/mnist.npz", files[0].(map[string]any)["path"], "sorted like the TOML")
+	b2, err := EncodeJSON(sampleManifest())
+	require.NoError(t, err)
+	assert.Equal(t, b, b2)
 }

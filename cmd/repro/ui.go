@@ -50,3 +50,9 @@ func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }
+
+// promptf prints a question on stderr without a newline, for an
+// interactive answer (a passphrase).
+func (a *app) promptf(format string, args ...any) {
+	fmt.Fprintf(a.stderr, "repro: "+format, args...)
+}
