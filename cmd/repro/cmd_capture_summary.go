@@ -15,15 +15,50 @@ type captureSummary struct {
 	ExitCode   int                  `json:"exit_code"`
 	DurationMS int64                `json:"duration_ms"`
 	Runs       int                  `json:"runs"`
-	Outputs    []lockfmt.Output     `json:"outputs"`
-	Data       []lockfmt.Data       `json:"data"`
+	Outputs    []captureJSONOutput  `json:"outputs"`
+	Data       []captureJSONData    `json:"data"`
 	Packages   int                  `json:"packages"`
 	Libraries  int                  `json:"libraries"`
 	Files      int                  `json:"files"`
-	Pins       []lockfmt.Pin        `json:"pins"`
+	Pins       []captureJSONPin     `json:"pins"`
 	Scrubbed   []string             `json:"scrubbed,omitempty"`
 	Code       captureSummaryCode   `json:"code"`
 	Python     captureSummaryPython `json:"python"`
+}
+
+type captureJSONOutput struct {
+	Path             string `json:"path"`
+	Digest           string `json:"digest"`
+	Size             int64  `json:"size"`
+	Nondeterministic bool   `json:"nondeterministic,omitempty"`
+	Reason           string `json:"reason,omitempty"`
+}
+
+type captureJSONData struct {
+	Name   string `json:"name,omitempty"`
+	Path   string `json:"path,omitempty"`
+	URI    string `json:"uri,omitempty"`
+	Kind   string `json:"kind"`
+	Digest string `json:"digest"`
+	Size   int64  `json:"size"`
+	Files  int    `json:"files,omitempty"`
+	Source string `json:"source"`
+}
+
+type captureJSONPin struct {
+	Name    string `json:"name"`
+	Value   string `json:"value"`
+	Applied bool   `json:"applied"`
+	Note    string `json:"note,omitempty"`
+}
+
+type captureJSONRuntime struct {
+	API      string `json:"api"`
+	Library  string `json:"library"`
+	Name     string `json:"name"`
+	Version  string `json:"version,omitempty"`
+	CoreType string `json:"core_type,omitempty"`
+	Threads  int    `json:"threads"`
 }
 
 type captureSummaryCode struct {
@@ -34,24 +69,30 @@ type captureSummaryCode struct {
 }
 
 type captureSummaryPython struct {
-	Executable string            `json:"executable,omitempty"`
-	Version    string            `json:"version,omitempty"`
-	Runtimes   []lockfmt.Runtime `json:"runtimes,omitempty"`
+	Executable string               `json:"executable,omitempty"`
+	Version    string               `json:"version,omitempty"`
+	Runtimes   []captureJSONRuntime `json:"runtimes,omitempty"`
 }
 
 func captureSummaryJSON(m *lockfmt.Manifest, out, sig string) captureSummary {
 	s := captureSummary{
 		Manifest: out, Signature: sig, ExitCode: m.Run.ExitCode, DurationMS: m.Run.DurationMS,
-		Runs: m.Run.Runs, Outputs: m.Outputs, Data: m.Data, Packages: len(m.Packages),
-		Libraries: len(m.Libraries), Files: len(m.Files), Pins: m.Determinism.Pins, Scrubbed: m.Run.Scrubbed,
+		Runs: m.Run.Runs, Outputs: []captureJSONOutput{}, Data: []captureJSONData{}, Packages: len(m.Packages),
+		Libraries: len(m.Libraries), Files: len(m.Files), Pins: []captureJSONPin{}, Scrubbed: m.Run.Scrubbed,
 		Code:   captureSummaryCode{Files: len(m.Code.Files), Digest: m.Code.Digest},
-		Python: captureSummaryPython{Executable: m.Python.Executable, Version: m.Python.Version, Runtimes: m.Python.Runtimes},
+		Python: captureSummaryPython{Executable: m.Python.Executable, Version: m.Python.Version},
 	}
-	if s.Outputs == nil {
-		s.Outputs = []lockfmt.Output{}
+	for _, o := range m.Outputs {
+		s.Outputs = append(s.Outputs, captureJSONOutput(o))
 	}
-	if s.Data == nil {
-		s.Data = []lockfmt.Data{}
+	for _, d := range m.Data {
+		s.Data = append(s.Data, captureJSONData(d))
+	}
+	for _, p := range m.Determinism.Pins {
+		s.Pins = append(s.Pins, captureJSONPin(p))
+	}
+	for _, rt := range m.Python.Runtimes {
+		s.Python.Runtimes = append(s.Python.Runtimes, captureJSONRuntime(rt))
 	}
 	if g := m.Code.Git; g != nil {
 		s.Code.Commit, s.Code.Dirty = g.Commit, g.Dirty
