@@ -114,7 +114,7 @@ func sniff(data []byte) (string, bool) {
 	if f, ok := sniffYAML(data); ok {
 		return f, true
 	}
-	rf, err := parseRequirements("", data, false)
+	rf, err := parseRequirements("", data)
 	if err != nil || len(rf.pkgs)+len(rf.includes) == 0 {
 		return "", false
 	}

@@ -115,7 +115,7 @@ func ParseFormat(format, path string, data []byte) (*Lock, error) {
 	switch format {
 	case FormatRequirements, FormatPipFreeze:
 		var r *reqFile
-		r, err = parseRequirements(path, data, format == FormatPipFreeze)
+		r, err = parseRequirements(path, data)
 		if r != nil {
 			pkgs = r.pkgs
 		}
@@ -164,7 +164,7 @@ func ParseFile(path string) (*Lock, error) {
 	if format != FormatRequirements && format != FormatPipFreeze {
 		return ParseFormat(format, path, data)
 	}
-	pkgs, err := parseRequirementsTree(path, data, format == FormatPipFreeze, nil)
+	pkgs, err := parseRequirementsTree(path, data, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -222,7 +222,16 @@ func NormalizeName(name string) string {
 	return nameSeparators.ReplaceAllString(strings.ToLower(strings.TrimSpace(name)), "-")
 }
 
-var hexRE = regexp.MustCompile(`^[0-9a-fA-F]+$`)
+// isHex reports whether s is non-empty and all hexadecimal digits.
+func isHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return s != ""
+}
 
 // normHash turns "sha256:HEX", "sha256=HEX" or (algo, HEX) into
 // "sha256:hex"; ok is false for anything else.
@@ -237,7 +246,7 @@ func normHash(s string) (string, bool) {
 func hashOf(algo, hex string) (string, bool) {
 	algo = strings.ToLower(strings.TrimSpace(algo))
 	hex = strings.TrimSpace(hex)
-	if algo == "" || hex == "" || !hexRE.MatchString(hex) {
+	if algo == "" || hex == "" || !isHex(hex) {
 		return "", false
 	}
 	return algo + ":" + strings.ToLower(hex), true

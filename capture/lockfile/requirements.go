@@ -136,9 +136,10 @@ func splitOption(s string) (opt, value string, known bool) {
 	return name, "", false
 }
 
-// parseRequirements parses one requirements or pip freeze file without
-// following includes.
-func parseRequirements(path string, data []byte, freeze bool) (*reqFile, error) {
+// parseRequirements parses one requirements or pip freeze file (the same
+// syntax; freeze's "# Editable ... (name==version)" comments name the "-e"
+// line after them) without following includes.
+func parseRequirements(path string, data []byte) (*reqFile, error) {
 	rf := &reqFile{}
 	index := ""
 	var pendingName, pendingVersion string
@@ -194,7 +195,6 @@ func parseRequirements(path string, data []byte, freeze bool) (*reqFile, error) 
 		}
 		rf.pkgs = append(rf.pkgs, p)
 	}
-	_ = freeze
 	return rf, nil
 }
 
@@ -468,13 +468,13 @@ func distFileName(f string) (name, version string, ok bool) {
 
 // parseRequirementsTree parses a requirements file and follows its
 // includes; stack holds the absolute paths being parsed (cycle detection).
-func parseRequirementsTree(path string, data []byte, freeze bool, stack []string) ([]Package, error) {
+func parseRequirementsTree(path string, data []byte, stack []string) ([]Package, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("resolving %s: %w", path, err)
 	}
 	stack = append(stack, abs)
-	rf, err := parseRequirements(path, data, freeze)
+	rf, err := parseRequirements(path, data)
 	if err != nil {
 		return nil, err
 	}
@@ -502,7 +502,7 @@ func parseRequirementsTree(path string, data []byte, freeze bool, stack []string
 		if err != nil {
 			return nil, errAt(path, inc.line, "reading included file: %v", err)
 		}
-		sub, err := parseRequirementsTree(target, tdata, false, stack)
+		sub, err := parseRequirementsTree(target, tdata, stack)
 		if err != nil {
 			return nil, err
 		}
