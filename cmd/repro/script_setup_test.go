@@ -8,5 +8,5 @@ import (
 // directory so nothing on the machine is read or written.
 func scriptSetup(env *testscript.Env) error {
 	env.Setenv("HOME", env.WorkDir+"/home")
-	return nil
+	return pushScriptSetup(env)
 }
