@@ -5,7 +5,10 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -163,4 +166,29 @@ func TestRepushUploadsOnlyChangedLayers(t *testing.T) {
 	assert.Greater(t, first.BytesSent, int64(2*envSize))
 	assert.Less(t, second.BytesSent, int64(64<<10))
 	assert.NotEqual(t, first.ImageDigest, second.ImageDigest)
+}
+
+// TestPushPullHTTPS talks TLS to the real registry server: no Insecure flag
+// is needed, and the certificate is checked.
+func TestPushPullHTTPS(t *testing.T) {
+	host, caFile := registrytest.DistributionTLS(t)
+	pemBytes, err := os.ReadFile(caFile)
+	require.NoError(t, err)
+	pool := x509.NewCertPool()
+	require.True(t, pool.AppendCertsFromPEM(pemBytes))
+	tr := remote.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: pool}
+	o := Options{Transport: tr}
+
+	img := testImage(t, 1024, "tls")
+	res, err := Push(context.Background(), img, testManifest, testSig, host+"/lab/tls:v1", PushOptions{Options: o})
+	require.NoError(t, err)
+	p, err := FetchManifest(context.Background(), host+"/lab/tls:v1", PullOptions{Options: o, Verify: acceptSig})
+	require.NoError(t, err)
+	assert.Equal(t, res.Ref, p.Ref)
+
+	// Without the certificate the push fails: nothing falls back to HTTP.
+	_, err = Push(context.Background(), img, testManifest, testSig, host+"/lab/tls:v2", PushOptions{})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "certificate")
 }

@@ -5,9 +5,17 @@
 package registrytest
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"log"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -39,10 +47,24 @@ func InMemory(t testing.TB, referrers bool) string {
 }
 
 // Distribution starts the docker-registry server with filesystem storage in
-// a temporary directory on a free 127.0.0.1 port, waits until /v2/ answers,
-// and stops it when the test ends. It returns host:port. The test fails when
-// the binary is missing (install the docker-registry package).
+// a temporary directory on a free 127.0.0.1 port, serving plain HTTP, waits
+// until /v2/ answers, and stops it when the test ends. It returns host:port.
+// The test fails when the binary is missing (install docker-registry).
 func Distribution(t testing.TB) string {
+	t.Helper()
+	host, _ := distribution(t, false)
+	return host
+}
+
+// DistributionTLS is Distribution serving HTTPS with a fresh self-signed
+// certificate for 127.0.0.1. It returns host:port and the certificate's PEM
+// file, which clients trust through SSL_CERT_FILE (Go on Linux reads it).
+func DistributionTLS(t testing.TB) (host, caFile string) {
+	t.Helper()
+	return distribution(t, true)
+}
+
+func distribution(t testing.TB, useTLS bool) (string, string) {
 	t.Helper()
 	if _, err := os.Stat(DockerRegistryBin); err != nil {
 		t.Fatalf("the real-registry tests need %s: apt-get install docker-registry (%v)", DockerRegistryBin, err)
@@ -67,6 +89,15 @@ storage:
 http:
   addr: %s
 `, filepath.Join(dir, "data"), addr)
+	client := http.DefaultClient
+	scheme, caFile := "http", ""
+	if useTLS {
+		var pool *x509.CertPool
+		caFile, pool = selfSigned(t, dir)
+		cfg += fmt.Sprintf("  tls:\n    certificate: %s\n    key: %s\n", caFile, filepath.Join(dir, "key.pem"))
+		client = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+		scheme = "https"
+	}
 	cfgPath := filepath.Join(dir, "config.yml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
@@ -90,11 +121,11 @@ http:
 	})
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		resp, err := http.Get("http://" + addr + "/v2/")
+		resp, err := client.Get(scheme + "://" + addr + "/v2/")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return addr
+				return addr, caFile
 			}
 		}
 		select {
@@ -108,4 +139,46 @@ http:
 			t.Fatalf("docker-registry did not answer on %s within 20s\n%s", addr, out)
 		}
 	}
+}
+
+// selfSigned writes a self-signed ECDSA certificate for 127.0.0.1 and
+// localhost (cert.pem, key.pem in dir) and returns its path and a pool
+// trusting it.
+func selfSigned(t testing.TB, dir string) (string, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "repro test registry"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+		DNSNames:              []string{"localhost"},
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPath := filepath.Join(dir, "cert.pem")
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	if err := os.WriteFile(certPath, certPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(certPEM)
+	return certPath, pool
 }
