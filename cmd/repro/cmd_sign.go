@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -87,13 +88,30 @@ func (a *app) sign(path, key string) error {
 		return err
 	}
 	pub := signer.PublicKey()
+	id := signerIdentity(key, pub)
 	a.printf("Signed %s with %s key %s\n", path, keyTypeName(pub), ssh.FingerprintSHA256(pub))
 	a.printf("Wrote %s\n", sigPath)
-	a.printf("\nReaders verify it with repro:\n  repro verify --allowed-signers allowed_signers --identity YOU@EXAMPLE.ORG %s\n", path)
-	a.printf("or with OpenSSH alone:\n  ssh-keygen -Y verify -f allowed_signers -I YOU@EXAMPLE.ORG -n %s -s %s < %s\n",
-		lockfmt.Namespace, sigPath, path)
-	a.printf("where allowed_signers holds the line:\n  %s\n", allowedSignersLine("YOU@EXAMPLE.ORG", pub))
+	a.printf("\nReaders verify it with repro:\n  repro verify --allowed-signers allowed_signers --identity %s %s\n", id, path)
+	a.printf("or with OpenSSH alone:\n  ssh-keygen -Y verify -f allowed_signers -I %s -n %s -s %s < %s\n",
+		id, lockfmt.Namespace, sigPath, path)
+	a.printf("where allowed_signers holds the line:\n  %s\n", allowedSignersLine(id, pub))
 	return nil
+}
+
+// signerIdentity is the comment of the key's .pub file (repro keygen and
+// ssh-keygen put the owner's address there), or a placeholder.
+func signerIdentity(key string, pub ssh.PublicKey) string {
+	pubPath := strings.TrimPrefix(key, lockfmt.AgentPrefix)
+	if !strings.HasSuffix(pubPath, ".pub") {
+		pubPath += ".pub"
+	}
+	if data, err := os.ReadFile(pubPath); err == nil {
+		if k, comment, _, _, err := ssh.ParseAuthorizedKey(data); err == nil &&
+			bytes.Equal(k.Marshal(), pub.Marshal()) && comment != "" && !strings.ContainsAny(comment, " \t") {
+			return comment
+		}
+	}
+	return "YOU@EXAMPLE.ORG"
 }
 
 // keyTypeName names a key type like ssh-keygen does ("ED25519", "ECDSA").
