@@ -138,7 +138,7 @@ func TestLargeManifestSpeed(t *testing.T) {
 	dec := time.Since(start)
 	require.Len(t, got.Files, len(m.Files))
 	t.Logf("20k files: %d bytes, encode %v, decode %v", len(b), enc, dec)
-	assert.Less(t, enc+dec, 3*time.Second, "generous bound for a loaded CI machine")
+	assert.Less(t, enc+dec, 10*time.Second, "catches pathological (e.g. quadratic) slowdowns; BenchmarkEncode20k/BenchmarkDecode20k measure")
 }
 
 func BenchmarkEncode20k(b *testing.B) {
