@@ -227,6 +227,11 @@ type Package struct {
 	Imported bool `toml:"imported"`
 	// Modified lists files whose content differs from RECORD (patched installs).
 	Modified []string `toml:"modified,omitempty"`
+	// Build is the conda build string ("py311h64a7726_0"), conda packages only.
+	Build string `toml:"build,omitempty"`
+	// MD5 is the md5 of the conda package archive as conda-meta records it,
+	// conda packages only.
+	MD5 string `toml:"md5,omitempty"`
 }
 
 // LockFile is one lock or requirements file found in the project.
@@ -252,7 +257,8 @@ type Library struct {
 	Path   string `toml:"path"` // absolute, as loaded (symlinks in Files)
 	Soname string `toml:"soname,omitempty"`
 	Digest string `toml:"digest"`
-	// Package is the owning OS package ("libopenblas0-pthread:amd64") or "unowned".
+	// Package is the owning OS package and its version
+	// ("libopenblas0-pthread:amd64 0.3.21+ds-4") or "unowned".
 	Package string `toml:"package"`
 	// Loaded is true when the run mapped it, false when only in the closure.
 	Loaded bool `toml:"loaded"`
