@@ -14,7 +14,7 @@ import (
 type JobSpec struct {
 	Ref            string            // image by digest, registry/repo@sha256:...
 	ManifestSHA256 string            // "sha256:<hex>" of manifest.toml
-	Argv           []string          // the command, as captured
+	Argv           []string          // the command, as captured (the image's default command runs it)
 	WorkDir        string            // absolute
 	Env            map[string]string // recorded environment (pins included)
 	UID, GID       int
@@ -28,8 +28,9 @@ type JobOutput struct {
 }
 
 // K8sJob renders a NetworkPolicy denying all traffic to and from the pod and
-// a batch/v1 Job running the image by digest with the recorded command,
-// working directory, environment, user and group, no service-account token
+// a batch/v1 Job running the image by digest (its default command, the
+// recorded one) with the recorded working directory, environment, user and
+// group, no service-account token
 // and no privilege escalation. Comments say how to collect and check the
 // outputs. The output is deterministic for a given spec.
 func K8sJob(s JobSpec) ([]byte, error) {
@@ -55,7 +56,7 @@ func K8sJob(s JobSpec) ([]byte, error) {
 	f, t := false, true
 	uid, gid := int64(s.UID), int64(s.GID)
 	ctr := container{
-		Name: "replay", Image: s.Ref, Command: s.Argv, WorkingDir: s.WorkDir, Env: env,
+		Name: "replay", Image: s.Ref, WorkingDir: s.WorkDir, Env: env,
 		SecurityContext: secCtx{
 			RunAsUser: &uid, RunAsGroup: &gid, AllowPrivilegeEscalation: &f,
 			ReadOnlyRootFilesystem: &f, Capabilities: &caps{Drop: []string{"ALL"}},
@@ -88,6 +89,11 @@ func K8sJob(s JobSpec) ([]byte, error) {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# Replays %s on Kubernetes, unchanged.\n", s.Ref)
 	fmt.Fprintf(&b, "# Written by repro from the manifest (sha256 %s).\n", strings.TrimPrefix(s.ManifestSHA256, "sha256:"))
+	args := make([]string, len(s.Argv))
+	for i, a := range s.Argv {
+		args[i] = commentSafe(a)
+	}
+	fmt.Fprintf(&b, "# It runs the image's own command (%s) as the capture did.\n", strings.Join(args, " "))
 	b.WriteString("# Apply: kubectl apply -f job.yaml && kubectl wait --for=condition=complete job/" + jobName + "\n")
 	b.WriteString("# The NetworkPolicy stands in for Docker's --network none (it needs a CNI that\n# enforces policies); the image is pulled by digest, so the cluster needs access\n# to the registry (imagePullSecrets if it is private).\n")
 	b.WriteString("# Outputs: stdout is the Job's log; check it with\n")
@@ -172,7 +178,6 @@ type podSpec struct {
 type container struct {
 	Name            string     `yaml:"name"`
 	Image           string     `yaml:"image"`
-	Command         []string   `yaml:"command,omitempty"`
 	WorkingDir      string     `yaml:"workingDir,omitempty"`
 	Env             []envVar   `yaml:"env,omitempty"`
 	Resources       *resources `yaml:"resources,omitempty"`
