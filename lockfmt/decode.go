@@ -64,6 +64,19 @@ func Decode(data []byte) (m *Manifest, err error) {
 		return nil, d.wrapf("schema", ErrSchemaVersion, "%v %d (this repro reads schema %d; use a repro release that supports it)", ErrSchemaVersion, schema, SchemaVersion)
 	}
 	m = &Manifest{}
+	// Unknown keys first, the earliest in the document: a misspelt key
+	// explains a "missing" one better than the other way round.
+	var unknown []string
+	d.unknown("", raw, reflect.TypeOf(m).Elem(), &unknown)
+	if len(unknown) > 0 {
+		first := unknown[0]
+		for _, k := range unknown[1:] {
+			if l, lf := d.line(k), d.line(first); l < lf || l == lf && k < first {
+				first = k
+			}
+		}
+		return nil, d.errorf(first, "unknown key %s", first)
+	}
 	if err := d.value("", raw, reflect.ValueOf(m).Elem()); err != nil {
 		return nil, err
 	}
@@ -201,6 +214,51 @@ func (d *decoder) value(key string, raw any, rv reflect.Value) error {
 		return d.errorf(key, "key %s: unsupported Go type %s", key, rv.Type())
 	}
 	return nil
+}
+
+// unknown collects the keys of raw that type t has no field for, recursing
+// into tables and arrays of tables; values of the wrong shape are left to
+// value to report.
+func (d *decoder) unknown(key string, raw any, t reflect.Type, out *[]string) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		tbl, ok := raw.(map[string]any)
+		if !ok {
+			return
+		}
+		fields := fieldsOf(t)
+		for k, v := range tbl {
+			var ft reflect.Type
+			for _, f := range fields {
+				if f.name == k {
+					ft = t.Field(f.index).Type
+					break
+				}
+			}
+			if ft == nil {
+				*out = append(*out, join(key, k))
+				continue
+			}
+			d.unknown(join(key, k), v, ft, out)
+		}
+	case reflect.Slice:
+		if t.Elem().Kind() != reflect.Struct {
+			return
+		}
+		switch a := raw.(type) {
+		case []any:
+			for i, el := range a {
+				d.unknown(key+"["+strconv.Itoa(i)+"]", el, t.Elem(), out)
+			}
+		case []map[string]any:
+			for i, el := range a {
+				d.unknown(key+"["+strconv.Itoa(i)+"]", el, t.Elem(), out)
+			}
+		}
+	}
 }
 
 // table fills struct rv from tbl: unknown keys and missing required keys

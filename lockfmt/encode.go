@@ -42,8 +42,12 @@ func Encode(m *Manifest) ([]byte, error) {
 		fv := rv.Field(f.index)
 		switch {
 		case fv.Kind() == reflect.Struct:
+			before := e.b.Len()
 			e.b.WriteByte('\n')
 			e.section(f.name, fv)
+			if e.b.Len() == before+1 {
+				e.b.Truncate(before) // an empty section leaves no blank line
+			}
 		case fv.Kind() == reflect.Slice && fv.Type().Elem().Kind() == reflect.Struct:
 			if fv.Len() == 0 && f.omitempty {
 				continue
