@@ -9,8 +9,6 @@ import (
 )
 
 var (
-	// explicitRE is the CEP 23 package line.
-	explicitRE  = regexp.MustCompile(`^(?:(.+)[/\\])?([^/\\#]+(?:\.tar\.bz2|\.conda))(?:#(?:([0-9a-f]{32})|(?:sha256:)?([0-9a-f]{64})))?$`)
 	condaNameRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.+-]*$`)
 )
 
@@ -52,6 +50,39 @@ func condaURL(u string) (Package, bool) {
 	return p, true
 }
 
+// explicitLine reads one CEP 23 package line:
+// `[<url>/]<name>-<version>-<build>.(conda|tar.bz2)[#<md5>|#[sha256:]<sha256>]`.
+func explicitLine(line string) (Package, error) {
+	loc, frag := line, ""
+	slash := strings.LastIndexAny(line, `/\`)
+	if i := strings.LastIndexByte(line, '#'); i > slash {
+		loc, frag = line[:i], line[i+1:]
+	}
+	fn := loc[strings.LastIndexAny(loc, `/\`)+1:]
+	if !strings.HasSuffix(fn, ".conda") && !strings.HasSuffix(fn, ".tar.bz2") {
+		return Package{}, fmt.Errorf("invalid package line %q (want <url>/<name>-<version>-<build>.conda|.tar.bz2[#md5])", line)
+	}
+	p, ok := condaURL(loc)
+	if !ok {
+		return Package{}, fmt.Errorf("invalid package file name %q (want <name>-<version>-<build>)", fn)
+	}
+	sha := strings.TrimPrefix(frag, "sha256:")
+	switch {
+	case frag == "":
+	case len(frag) == 32 && isLowerHex(frag):
+		p.Hashes = []string{"md5:" + frag}
+	case len(sha) == 64 && isLowerHex(sha):
+		p.Hashes = []string{"sha256:" + sha}
+	default:
+		return Package{}, fmt.Errorf("invalid package line %q: bad hash %q (want 32 hex md5 or [sha256:]64 hex)", line, frag)
+	}
+	return p, nil
+}
+
+func isLowerHex(s string) bool {
+	return isHex(s) && strings.ToLower(s) == s
+}
+
 // parseCondaExplicit reads `conda list --explicit` output (CEP 23).
 func parseCondaExplicit(path string, data []byte) ([]Package, error) {
 	var pkgs []Package
@@ -60,23 +91,9 @@ func parseCondaExplicit(path string, data []byte) ([]Package, error) {
 		if line == "" || strings.HasPrefix(line, "#") || line == "@EXPLICIT" {
 			continue
 		}
-		m := explicitRE.FindStringSubmatch(line)
-		if m == nil {
-			return nil, errAt(path, i+1, "invalid package line %q (want <url>/<name>-<version>-<build>.conda|.tar.bz2[#md5])", line)
-		}
-		loc := m[2]
-		if m[1] != "" {
-			loc = m[1] + "/" + m[2]
-		}
-		p, ok := condaURL(loc)
-		if !ok {
-			return nil, errAt(path, i+1, "invalid package file name %q (want <name>-<version>-<build>)", m[2])
-		}
-		if m[3] != "" {
-			p.Hashes = []string{"md5:" + m[3]}
-		}
-		if m[4] != "" {
-			p.Hashes = []string{"sha256:" + m[4]}
+		p, err := explicitLine(line)
+		if err != nil {
+			return nil, errAt(path, i+1, "%v", err)
 		}
 		pkgs = append(pkgs, p)
 	}
