@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
@@ -34,11 +35,12 @@ type ContainerSpec struct {
 	Timeout time.Duration
 	// Stdout and Stderr receive the experiment's streams live; nil discards.
 	Stdout, Stderr io.Writer
-	// CopyPath is the path copied out of the container after exit (usually
-	// WorkDir); empty skips the copy.
-	CopyPath string
-	// CopyTo receives the tar stream of CopyPath.
-	CopyTo io.Writer
+	// CopyPaths are copied out of the container after a normal exit: each
+	// path that exists is passed to CopyOut as a tar stream (as "docker cp"
+	// makes it: entries named from the path's base name). Paths that do not
+	// exist are skipped.
+	CopyPaths []string
+	CopyOut   func(path string, tar io.Reader) error
 	// Labels are set on the container, to find leftovers.
 	Labels map[string]string
 }
@@ -188,8 +190,8 @@ func runCreated(ctx context.Context, cli *client.Client, id string, spec Contain
 	if copyErr != nil && !errors.Is(copyErr, io.EOF) {
 		return res, fmt.Errorf("reading the experiment's output streams: %w", copyErr)
 	}
-	if spec.CopyPath != "" && spec.CopyTo != nil {
-		if err := copyOut(ctx, cli, id, spec.CopyPath, spec.CopyTo); err != nil {
+	for _, p := range spec.CopyPaths {
+		if err := copyOut(ctx, cli, id, p, spec.CopyOut); err != nil {
 			return res, err
 		}
 	}
@@ -204,14 +206,14 @@ func stop(cli *client.Client, id string) {
 	_, _ = cli.ContainerStop(sctx, id, client.ContainerStopOptions{Timeout: &zero})
 }
 
-func copyOut(ctx context.Context, cli *client.Client, id, path string, w io.Writer) error {
+func copyOut(ctx context.Context, cli *client.Client, id, path string, out func(string, io.Reader) error) error {
 	cp, err := cli.CopyFromContainer(ctx, id, client.CopyFromContainerOptions{SourcePath: path})
 	if err != nil {
+		if cerrdefs.IsNotFound(err) {
+			return nil
+		}
 		return fmt.Errorf("copying %s out of the container: %w", path, err)
 	}
 	defer cp.Content.Close()
-	if _, err := io.Copy(w, cp.Content); err != nil {
-		return fmt.Errorf("copying %s out of the container: %w", path, err)
-	}
-	return nil
+	return out(path, cp.Content)
 }

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/repro-ml/repro/replay"
+)
+
+// printReplayReport renders a replay report for a person: context lines on
+// stderr, the verdict, the per-output table and each difference on stdout.
+func (a *app) printReplayReport(r *replay.Report) {
+	for _, w := range r.Warnings {
+		a.warnf("%s", w)
+	}
+	for _, e := range r.Env {
+		switch e.Source {
+		case replay.SourceKernelPin:
+			a.infof("pinned %s=%s (the capture's kernels)", e.Name, e.Value)
+		case replay.SourceOverride:
+			a.infof("--env %s=%s (recorded: %s)", e.Name, e.Value, orDash(e.Recorded))
+		}
+	}
+	a.printf("%s\n\n", r.Verdict)
+	tw := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  OUTPUT\tSTATUS\tSIZE\tREPLAYED DIGEST")
+	for _, o := range r.Outputs {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", o.Path, o.Status, humanSize(o.Size), shortDigest(o.Replayed))
+	}
+	tw.Flush()
+	for _, o := range r.Outputs {
+		if o.Status == replay.StatusIdentical {
+			continue
+		}
+		a.printf("\n%s: %s\n", o.Path, o.Status)
+		if o.Diff != nil {
+			a.printf("  %s\n", o.Diff.Summary)
+			for _, l := range o.Diff.Unified {
+				a.printf("    %s\n", l)
+			}
+		}
+		if o.NoDetail != "" {
+			a.printf("  (%s)\n", o.NoDetail)
+		}
+		if len(o.Causes) > 0 {
+			a.printf("  likely causes:\n")
+			for _, c := range o.Causes {
+				a.printf("    - %s\n", c)
+			}
+		}
+	}
+	trust := "signature verified (" + r.Trust.Method + ")"
+	if !r.Trust.Verified {
+		trust = "signature NOT verified"
+	}
+	verified := "verified"
+	if !r.Image.Verified {
+		verified = "not verified"
+	}
+	a.printf("\n%s; image %s (%s, %s); exit status %d (recorded %d); %.1fs (recorded %.1fs)\n",
+		trust, shortDigest(r.Image.Ref), r.Image.Source, verified, r.ExitCode, r.RecordedExit,
+		float64(r.DurationMS)/1000, float64(r.RecordedMS)/1000)
+}
+
+func shortDigest(d string) string {
+	if d == "" {
+		return "-"
+	}
+	if i := strings.IndexByte(d, ':'); i >= 0 && len(d) > i+13 {
+		return d[:i+13]
+	}
+	return d
+}
+
+func humanSize(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
