@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -117,10 +118,11 @@ func K8sJob(s JobSpec) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// commentSafe quotes s when it holds control characters, so that text from
-// a manifest cannot end a YAML comment line.
+// commentSafe quotes s when it holds control characters or invalid UTF-8,
+// so that text from a manifest can neither end a YAML comment line nor make
+// the file unreadable.
 func commentSafe(s string) string {
-	if strings.IndexFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 {
+	if !utf8.ValidString(s) || strings.IndexFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 {
 		return strconv.Quote(s)
 	}
 	return s
