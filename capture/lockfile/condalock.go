@@ -135,9 +135,12 @@ func parsePixi(path string, data []byte) ([]Package, error) {
 				return nil, errAt(path, n.Line, "pypi package without a valid name (%q)", name)
 			}
 			p.Name, p.Kind = NormalizeName(name), "pypi"
-			if schemeRE.MatchString(url) {
+			switch {
+			case str(get(n, "editable")) == "true":
+				p.Source = "editable:" + url
+			case schemeRE.MatchString(url):
 				p.Source = "url:" + url
-			} else if url != "" {
+			case url != "":
 				p.Source = "path:" + url
 			}
 			if plats := platforms[url]; len(plats) == 1 {

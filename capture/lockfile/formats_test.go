@@ -284,6 +284,10 @@ packages:
   name: pytz
   version: '2024.2'
   sha256: 01
+- pypi: ./src/mine
+  name: mine
+  version: 0.1.0
+  editable: true
 `)
 	assert.Equal(t, FormatPixi, l.Format)
 	assert.Equal(t, Package{Name: "zlib", Version: "1.3.1", Build: "hb9d3cd8_2", Source: "conda:https://conda.anaconda.org/conda-forge",
@@ -291,6 +295,7 @@ packages:
 	pytz := one(t, l, "pytz")
 	assert.Equal(t, "2024.2", pytz.Version)
 	assert.Equal(t, "linux-64", pytz.Platform, "platform from the environment listing")
+	assert.Equal(t, "editable:./src/mine", one(t, l, "mine").Source)
 }
 
 func TestPipJSON(t *testing.T) {

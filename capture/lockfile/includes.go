@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 )
 
@@ -25,7 +26,7 @@ func parseRequirementsTree(path string, data []byte, stack []string) ([]Package,
 		if schemeRE.MatchString(inc.target) {
 			continue // remote includes are not fetched
 		}
-		target := inc.target
+		target := expandEnv(inc.target)
 		if !filepath.IsAbs(target) {
 			target = filepath.Join(filepath.Dir(path), target)
 		}
@@ -63,4 +64,17 @@ func parseRequirementsTree(path string, data []byte, stack []string) ([]Package,
 		}
 	}
 	return pkgs, nil
+}
+
+var envVarRE = regexp.MustCompile(`\$\{([A-Z0-9_]+)\}`)
+
+// expandEnv expands "${VAR}" (upper-case POSIX names, as pip does) from
+// the environment; unset variables are left as written.
+func expandEnv(s string) string {
+	return envVarRE.ReplaceAllStringFunc(s, func(m string) string {
+		if v, ok := os.LookupEnv(m[2 : len(m)-1]); ok {
+			return v
+		}
+		return m
+	})
 }

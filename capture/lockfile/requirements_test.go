@@ -153,6 +153,12 @@ func TestParseFileIncludes(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "c.txt:1: reading included file")
 
+	t.Setenv("REQ_DIR", filepath.Join(dir, "base"))
+	write("env.txt", "-r ${REQ_DIR}/common.txt\n")
+	l, err = ParseFile(filepath.Join(dir, "env.txt"))
+	require.NoError(t, err)
+	assert.Equal(t, "1.16.0", one(t, l, "six").Version, "${VAR} in an include is expanded")
+
 	write("d.txt", "-c pins.txt\nnumpy\n")
 	write("pins.txt", "numpy==2.0.0\n")
 	l, err = ParseFile(filepath.Join(dir, "d.txt"))
