@@ -31,7 +31,10 @@ func parseCondaLock(path string, data []byte) ([]Package, error) {
 		if n.Kind != yaml.MappingNode || name == "" {
 			return nil, errAt(path, n.Line, "package entry without a name")
 		}
-		p := Package{Version: str(get(n, "version")), Platform: str(get(n, "platform"))}
+		p := Package{Version: str(get(n, "version")), Platform: str(get(n, "platform")), Optional: str(get(n, "optional")) == "true"}
+		if c := str(get(n, "category")); c != "" {
+			p.Groups = []string{c}
+		}
 		p.Hashes = yamlHashes(get(n, "hash"), "md5", "sha256")
 		switch manager := str(get(n, "manager")); manager {
 		case "pip":

@@ -68,7 +68,10 @@ func Compare(l *Lock, installed map[string]string) []Drift {
 	return CompareEnv(l, installed, DefaultEnv())
 }
 
-// CompareEnv is Compare under the given marker environment. Entries whose
+// CompareEnv is Compare under the given marker environment. Optional
+// entries and entries only in non-main groups (poetry "dev", Pipfile.lock
+// "develop") are reported only when installed at another version, never as
+// missing. Entries whose
 // markers certainly do not apply, entries locked for another conda
 // platform, conda packages, nameless source trees and uv "virtual"
 // projects are skipped. A name locked several times (uv forks, per-platform
@@ -83,6 +86,7 @@ func CompareEnv(l *Lock, installed map[string]string, env Env) []Drift {
 	plat := condaPlatform(env)
 	locked := map[string][]string{}
 	unpinned := map[string]bool{}
+	required := map[string]bool{}
 	var names []string
 	for _, p := range l.Packages {
 		if p.Kind != "pypi" || p.Name == "" || strings.HasPrefix(p.Source, "virtual:") {
@@ -97,6 +101,9 @@ func CompareEnv(l *Lock, installed map[string]string, env Env) []Drift {
 		if _, seen := locked[p.Name]; !seen && !unpinned[p.Name] {
 			names = append(names, p.Name)
 		}
+		if isRequired(p) {
+			required[p.Name] = true
+		}
 		if p.Version == "" {
 			unpinned[p.Name] = true
 			continue
@@ -110,6 +117,7 @@ func CompareEnv(l *Lock, installed map[string]string, env Env) []Drift {
 		want := strings.Join(versions, " or ")
 		have, ok := inst[name]
 		switch {
+		case !ok && !required[name]:
 		case !ok && len(versions) == 0:
 			out = append(out, Drift{Package: name, Message: fmt.Sprintf("%s lists %s; not installed", l.Path, name)})
 		case !ok:
@@ -130,6 +138,23 @@ func CompareEnv(l *Lock, installed map[string]string, env Env) []Drift {
 		}
 	}
 	return out
+}
+
+// isRequired reports whether an entry must be installed: not optional and
+// in no group or in the main/default one.
+func isRequired(p Package) bool {
+	if p.Optional {
+		return false
+	}
+	if len(p.Groups) == 0 {
+		return true
+	}
+	for _, g := range p.Groups {
+		if g == "main" || g == "default" {
+			return true
+		}
+	}
+	return false
 }
 
 func appendUnique(s []string, v string) []string {

@@ -58,6 +58,29 @@ func TestCompare(t *testing.T) {
 	assert.Equal(t, "poetry.lock pins multi 2.9.1 or 2.9.1+cu128; installed 2.8.0", multi.Message)
 }
 
+func TestCompareGroups(t *testing.T) {
+	l := &Lock{Path: "poetry.lock", Packages: []Package{
+		{Name: "pytest", Version: "8.0", Kind: "pypi", Groups: []string{"dev"}},
+		{Name: "black", Version: "24.1", Kind: "pypi", Groups: []string{"dev"}},
+		{Name: "extra-only", Version: "1.0", Kind: "pypi", Optional: true},
+		{Name: "both", Version: "1.0", Kind: "pypi", Groups: []string{"dev", "main"}},
+	}}
+	var msgs []string
+	for _, d := range Compare(l, map[string]string{"black": "23.0"}) {
+		msgs = append(msgs, d.Message)
+	}
+	assert.Equal(t, []string{
+		"poetry.lock pins black 24.1; installed 23.0",
+		"poetry.lock pins both 1.0; not installed",
+	}, msgs, "dev-only and optional entries are not reported missing")
+
+	pf, err := Parse("Pipfile.lock", []byte(`{"_meta": {}, "default": {"six": {"version": "==1.16.0"}}, "develop": {"six": {"version": "==1.16.0"}, "pytest": {"version": "==8.0"}}}`))
+	require.NoError(t, err)
+	require.Len(t, pf.Packages, 2)
+	assert.Equal(t, []string{"default", "develop"}, one(t, pf, "six").Groups, "one entry, both groups")
+	assert.Equal(t, []string{"develop"}, one(t, pf, "pytest").Groups)
+}
+
 func TestCompareUVSample(t *testing.T) {
 	l, err := ParseFile("testdata/locks/uv/nanochat/uv.lock")
 	require.NoError(t, err)

@@ -37,6 +37,14 @@ type Package struct {
 	Kind string `json:"kind"`
 	// Build is the conda build string ("py39h06a4308_0"), when known.
 	Build string `json:"build,omitempty"`
+	// Groups are the lock's dependency groups the entry belongs to, sorted
+	// ("main", "dev" from poetry's category/groups; "default", "develop"
+	// from Pipfile.lock; conda-lock's category); nil when the format has
+	// none.
+	Groups []string `json:"groups,omitempty"`
+	// Optional is true for an entry only installed on request (poetry and
+	// conda-lock "optional", packages needed only by extras).
+	Optional bool `json:"optional,omitempty"`
 	// Platform is the conda subdir the entry is locked for ("linux-64",
 	// "noarch"), for conda-lock and pixi entries of both kinds; "" when the
 	// file is not per platform.
@@ -179,6 +187,7 @@ func newLock(path, format string, pkgs []Package) *Lock {
 		}
 		p.Hashes = sortedUnique(p.Hashes)
 		p.Extras = sortedUnique(p.Extras)
+		p.Groups = sortedUnique(p.Groups)
 	}
 	sort.SliceStable(pkgs, func(i, j int) bool {
 		a, b := pkgs[i], pkgs[j]
@@ -198,11 +207,27 @@ func newLock(path, format string, pkgs []Package) *Lock {
 	})
 	// Drop exact duplicates (a package listed by two included files, or
 	// in both sections of a Pipfile.lock).
-	pkgs = slices.CompactFunc(pkgs, func(a, b Package) bool { return reflect.DeepEqual(a, b) })
+	// An entry listed in two groups (both sections of a Pipfile.lock) is
+	// kept once with both groups.
+	out := pkgs[:0]
+	for _, p := range pkgs {
+		if n := len(out); n > 0 && sameButGroups(out[n-1], p) {
+			out[n-1].Groups = sortedUnique(append(out[n-1].Groups, p.Groups...))
+			continue
+		}
+		out = append(out, p)
+	}
+	pkgs = out
 	if pkgs == nil {
 		pkgs = []Package{}
 	}
 	return &Lock{Path: path, Format: format, Packages: pkgs}
+}
+
+// sameButGroups reports whether a and b are equal apart from Groups.
+func sameButGroups(a, b Package) bool {
+	a.Groups, b.Groups = nil, nil
+	return reflect.DeepEqual(a, b)
 }
 
 func sortedUnique(s []string) []string {

@@ -52,7 +52,8 @@ func parsePipfileLock(path string, data []byte) ([]Package, error) {
 		}
 	}
 	var pkgs []Package
-	for _, section := range []map[string]json.RawMessage{doc.Default, doc.Develop} {
+	for si, section := range []map[string]json.RawMessage{doc.Default, doc.Develop} {
+		group := []string{"default", "develop"}[si]
 		names := make([]string, 0, len(section))
 		for n := range section {
 			names = append(names, n)
@@ -72,7 +73,7 @@ func parsePipfileLock(path string, data []byte) ([]Package, error) {
 			if reqNameRE.FindString(name) != name {
 				return nil, errAt(path, line, "invalid package name %q", name)
 			}
-			p := Package{Name: NormalizeName(name), Kind: "pypi", Markers: e.Markers, Extras: e.Extras}
+			p := Package{Name: NormalizeName(name), Kind: "pypi", Markers: e.Markers, Extras: e.Extras, Groups: []string{group}}
 			if v, ok := strings.CutPrefix(e.Version, "=="); ok && !strings.ContainsAny(v, "*,<>=!~") {
 				p.Version = strings.TrimPrefix(v, "=")
 			}

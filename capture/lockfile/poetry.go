@@ -12,12 +12,15 @@ type poetryFile struct {
 }
 
 type poetryPackage struct {
-	Name    string       `toml:"name"`
-	Version string       `toml:"version"`
-	Markers any          `toml:"markers"`
-	Develop bool         `toml:"develop"`
-	Files   []poetryFile `toml:"files"`
-	Source  *struct {
+	Name     string       `toml:"name"`
+	Version  string       `toml:"version"`
+	Markers  any          `toml:"markers"`
+	Category string       `toml:"category"`
+	Groups   []string     `toml:"groups"`
+	Optional bool         `toml:"optional"`
+	Develop  bool         `toml:"develop"`
+	Files    []poetryFile `toml:"files"`
+	Source   *struct {
 		Type              string `toml:"type"`
 		URL               string `toml:"url"`
 		Reference         string `toml:"reference"`
@@ -55,7 +58,10 @@ func parsePoetry(path string, data []byte) ([]Package, error) {
 		if pp.Name == "" || reqNameRE.FindString(pp.Name) != pp.Name {
 			return nil, errAt(path, line(), "package without a valid name (%q)", pp.Name)
 		}
-		p := Package{Name: NormalizeName(pp.Name), Version: pp.Version, Kind: "pypi"}
+		p := Package{Name: NormalizeName(pp.Name), Version: pp.Version, Kind: "pypi", Groups: pp.Groups, Optional: pp.Optional}
+		if pp.Category != "" {
+			p.Groups = append(p.Groups, pp.Category)
+		}
 		fs := pp.Files
 		if len(fs) == 0 {
 			fs = files[p.Name]
