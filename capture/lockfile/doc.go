@@ -53,8 +53,9 @@
 // ("" = the default index, an index URL, "url:", "vcs:<vcs>+<url>@<rev>",
 // "editable:", "path:", "virtual:" or "conda:<channel>", see [Package]);
 // hashes as "<algorithm>:<lowercase hex>", deduplicated and sorted; PEP 508
-// markers verbatim; sorted extras; Kind "pypi" or "conda"; and, for conda,
-// the build string and platform. A [Lock] lists its packages sorted by name,
+// markers verbatim; sorted extras; Kind "pypi" or "conda"; the dependency
+// groups and optional flag where the format has them; and, for conda, the
+// build string and platform. A [Lock] lists its packages sorted by name,
 // then version (then platform, source and markers), with exact duplicates
 // removed. Versions are not rewritten; [VersionMatches] compares them in
 // PEP 440 normal form.
@@ -75,5 +76,8 @@
 // certainly do not hold on Linux with Python 3.11 ([DefaultEnv]; unknown
 // variables such as "extra" count as holding), entries for another conda
 // platform, conda packages and uv virtual projects are skipped; a name
-// locked several times drifts only when no entry matches.
+// locked several times drifts only when no entry matches; optional entries
+// and entries only in non-main groups are never reported as missing.
+// [Scan] does it all for a project directory and returns the manifest's
+// lockfile and drift records.
 package lockfile
