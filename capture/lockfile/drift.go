@@ -2,6 +2,7 @@ package lockfile
 
 import (
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"runtime"
 	"sort"
@@ -64,6 +65,9 @@ func MarkerApplies(markers string, env Env) bool {
 
 // Compare lists the disagreements between the pypi packages of l and the
 // installed distributions (normalised name → version) under DefaultEnv.
+// Messages name the lock by l.Path, or by its base name when l.Path is
+// absolute (set l.Path to the path relative to the project first to get
+// "requirements/dev.txt pins ...").
 func Compare(l *Lock, installed map[string]string) []Drift {
 	return CompareEnv(l, installed, DefaultEnv())
 }
@@ -82,6 +86,10 @@ func CompareEnv(l *Lock, installed map[string]string, env Env) []Drift {
 	inst := make(map[string]string, len(installed))
 	for n, v := range installed {
 		inst[NormalizeName(n)] = v
+	}
+	lockName := l.Path
+	if filepath.IsAbs(lockName) {
+		lockName = filepath.Base(lockName)
 	}
 	plat := condaPlatform(env)
 	locked := map[string][]string{}
@@ -119,9 +127,9 @@ func CompareEnv(l *Lock, installed map[string]string, env Env) []Drift {
 		switch {
 		case !ok && !required[name]:
 		case !ok && len(versions) == 0:
-			out = append(out, Drift{Package: name, Message: fmt.Sprintf("%s lists %s; not installed", l.Path, name)})
+			out = append(out, Drift{Package: name, Message: fmt.Sprintf("%s lists %s; not installed", lockName, name)})
 		case !ok:
-			out = append(out, Drift{Package: name, Locked: want, Message: fmt.Sprintf("%s pins %s %s; not installed", l.Path, name, want)})
+			out = append(out, Drift{Package: name, Locked: want, Message: fmt.Sprintf("%s pins %s %s; not installed", lockName, name, want)})
 		case unpinned[name] || len(versions) == 0:
 		default:
 			match := false
@@ -133,7 +141,7 @@ func CompareEnv(l *Lock, installed map[string]string, env Env) []Drift {
 			}
 			if !match {
 				out = append(out, Drift{Package: name, Locked: want, Installed: have,
-					Message: fmt.Sprintf("%s pins %s %s; installed %s", l.Path, name, want, have)})
+					Message: fmt.Sprintf("%s pins %s %s; installed %s", lockName, name, want, have)})
 			}
 		}
 	}

@@ -223,3 +223,10 @@ func TestScan(t *testing.T) {
 		"requirements/dev.txt: requirements/dev.txt pins pytest 8.0; not installed",
 	}, msgs)
 }
+
+func TestCompareNamesAbsoluteLockByBase(t *testing.T) {
+	l := &Lock{Path: "/home/me/proj/uv.lock", Packages: []Package{{Name: "foo", Version: "1.0", Kind: "pypi"}}}
+	d := Compare(l, nil)
+	require.Len(t, d, 1)
+	assert.Equal(t, "uv.lock pins foo 1.0; not installed", d[0].Message)
+}
