@@ -6,12 +6,13 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/repro-ml/repro/internal/dpkg"
+	"github.com/repro-ml/repro/internal/elfdeps"
 	"github.com/repro-ml/repro/internal/hashcache"
+	"github.com/repro-ml/repro/internal/pydist"
 	"github.com/repro-ml/repro/internal/sysinfo"
 	"github.com/repro-ml/repro/lockfmt"
 )
@@ -64,7 +65,7 @@ func gatherStack(ctx context.Context, reports []ProbeReport, m *lockfmt.Manifest
 	}()
 	defer func() { <-gpuDone }()
 
-	s := &stackState{opts: opts, m: m, reports: reports, files: map[string]string{}}
+	s := &stackState{opts: opts, m: m, reports: reports, files: map[string]string{}, interp: map[string]bool{}}
 	if db, err := dpkg.Open("/"); err == nil {
 		s.dpkg = db
 	}
@@ -99,12 +100,15 @@ type stackState struct {
 	reports []ProbeReport
 	dpkg    *dpkg.DB // nil when the host has no dpkg database
 
-	siteDirs []string // site-packages/dist-packages on sys.path, in order
-	stdlib   []string // standard library directories
-	pyRoots  []string // interpreter prefixes other than system ones
-	libcPath string   // real path of the C library, from the closure
+	siteDirs []string        // site-packages/dist-packages on sys.path, in order
+	stdlib   []string        // standard library directories
+	pyRoots  []string        // interpreter prefixes other than system ones
+	interp   map[string]bool // interpreter executables and the symlinks leading to them
+	libcPath string          // real path of the C library, from the closure
 	// installed maps normalised distribution names to the version first on sys.path.
 	installed map[string]string
+	// known is what hashing the distributions learned about their files.
+	known map[string]pydist.FileHash
 
 	files map[string]string // absolute path -> role, to become Files entries
 }
@@ -168,6 +172,19 @@ func (s *stackState) python() {
 				s.stdlib = stkAppendNew(s.stdlib, filepath.Clean(p))
 			}
 		}
+		for _, exe := range []string{rep.Executable, rep.RealExecutable} {
+			if !filepath.IsAbs(exe) {
+				continue
+			}
+			s.interp[filepath.Clean(exe)] = true
+			links, real, _ := elfdeps.Chain(exe)
+			for _, l := range links {
+				s.interp[l.Path] = true
+			}
+			if real != "" {
+				s.interp[real] = true
+			}
+		}
 		for _, pre := range []string{rep.Prefix, rep.BasePrefix} {
 			if filepath.IsAbs(pre) && !stkSystemPrefix(filepath.Clean(pre)) {
 				s.pyRoots = stkAppendNew(s.pyRoots, filepath.Clean(pre))
@@ -226,15 +243,6 @@ func stkAppendNew(list []string, v string) []string {
 		}
 	}
 	return append(list, v)
-}
-
-func stkSorted(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // stkUnder reports whether p is dir or inside it.

@@ -58,10 +58,8 @@ func (s *stackState) roleOf(p string) string {
 	case stkUnderAny(p, s.stdlib) || stkUnderAny(p, s.pyRoots):
 		return lockfmt.RoleInterpreter
 	}
-	for _, r := range s.reports {
-		if p == r.Executable || p == r.RealExecutable {
-			return lockfmt.RoleInterpreter
-		}
+	if s.interp[p] {
+		return lockfmt.RoleInterpreter
 	}
 	return lockfmt.RoleSystem
 }
@@ -202,7 +200,18 @@ func (s *stackState) writeFiles() error {
 			paths = append(paths, p)
 		}
 		sort.Strings(paths)
-		hashes := pydist.HashFiles(s.opts.Hashes, paths)
+		var unknown []string
+		for _, p := range paths {
+			if _, ok := s.known[p]; !ok {
+				unknown = append(unknown, p)
+			}
+		}
+		hashes := pydist.HashFiles(s.opts.Hashes, unknown)
+		for _, p := range paths {
+			if h, ok := s.known[p]; ok {
+				hashes[p] = h
+			}
+		}
 		next := map[string]string{}
 		for _, p := range paths {
 			role, h := pending[p], hashes[p]

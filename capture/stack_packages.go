@@ -26,9 +26,11 @@ func (s *stackState) packages() error {
 		}
 		dists = append(dists, conda...)
 	}
-	if _, err := pydist.Check(dists, s.opts.Hashes); err != nil {
+	known, err := pydist.Check(dists, s.opts.Hashes)
+	if err != nil {
 		return fmt.Errorf("hashing installed distributions: %w", err)
 	}
+	s.known = known
 	modFiles := map[string]bool{}
 	for _, r := range s.reports {
 		for _, mod := range r.Modules {

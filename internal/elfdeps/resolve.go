@@ -23,9 +23,7 @@ type Resolver struct {
 // value and /etc/ld.so.conf (with include globs, recursively).
 func NewResolver(ldLibraryPath string) *Resolver {
 	r := &Resolver{}
-	for _, d := range strings.FieldsFunc(ldLibraryPath, func(c rune) bool { return c == ':' || c == ';' }) {
-		r.LibraryPath = append(r.LibraryPath, d)
-	}
+	r.LibraryPath = strings.FieldsFunc(ldLibraryPath, func(c rune) bool { return c == ':' || c == ';' })
 	r.ConfDirs = readLdSoConf("/etc/ld.so.conf", map[string]bool{})
 	return r
 }
