@@ -198,7 +198,7 @@ func (c *capturer) run(ctx context.Context) (*lockfmt.Manifest, error) {
 	m.Outputs = mergeRuns(runs, c.opts.Seed != nil)
 
 	c.step("gathering the software stack")
-	if err := gatherStack(ctx, reports, m, StackOptions{WorkDir: c.workdir, Hashes: c.cache}); err != nil {
+	if err := gatherStack(ctx, reports, m, StackOptions{WorkDir: c.workdir, Hashes: c.cache, Warn: c.warnf}); err != nil {
 		return nil, fmt.Errorf("gathering the software stack: %w", err)
 	}
 	fillPython(m, reports)
