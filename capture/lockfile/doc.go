@@ -58,7 +58,9 @@
 // build string and platform. A [Lock] lists its packages sorted by name,
 // then version (then platform, source and markers), with exact duplicates
 // removed. Versions are not rewritten; [VersionMatches] compares them in
-// PEP 440 normal form.
+// PEP 440 normal form. Credentials in http(s) URLs of a Source
+// ("https://__token__:…@host/simple") are replaced by "***"; "${VAR}"
+// references and ssh users are kept.
 //
 // # Errors
 //

@@ -343,3 +343,19 @@ func TestPipfileLock(t *testing.T) {
 	assert.Equal(t, "", one(t, l, "bnn").Version)
 	assert.Equal(t, "vcs:git+https://github.com/o/mylib.git@abc123", one(t, l, "mylib").Source)
 }
+
+func TestCredentialsRedacted(t *testing.T) {
+	l := parse(t, "requirements.txt", `-i https://__token__:pypi-AgEIcHlwaS5vcmc@pypi.example.org/simple
+a==1
+b @ https://user:s3cret@files.example.org/b-1.0.tar.gz
+c @ git+https://oauth2:glpat-xyz@gitlab.example.org/g/c.git@v1
+d @ git+ssh://git@github.com/o/d.git@v1
+--index-url https://${USER}:${TOKEN}@pypi.example.org/simple
+e==2
+`)
+	assert.Equal(t, "https://***@pypi.example.org/simple", one(t, l, "a").Source)
+	assert.Equal(t, "url:https://***@files.example.org/b-1.0.tar.gz", one(t, l, "b").Source)
+	assert.Equal(t, "vcs:git+https://***@gitlab.example.org/g/c.git@v1", one(t, l, "c").Source)
+	assert.Equal(t, "vcs:git+ssh://git@github.com/o/d.git@v1", one(t, l, "d").Source)
+	assert.Equal(t, "https://${USER}:${TOKEN}@pypi.example.org/simple", one(t, l, "e").Source)
+}

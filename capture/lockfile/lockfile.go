@@ -188,6 +188,7 @@ func newLock(path, format string, pkgs []Package) *Lock {
 		p.Hashes = sortedUnique(p.Hashes)
 		p.Extras = sortedUnique(p.Extras)
 		p.Groups = sortedUnique(p.Groups)
+		p.Source = redactCredentials(p.Source)
 	}
 	sort.SliceStable(pkgs, func(i, j int) bool {
 		a, b := pkgs[i], pkgs[j]
@@ -305,3 +306,34 @@ func lineOf(data []byte, off int64) int {
 	}
 	return n
 }
+
+// redactCredentials replaces the user information of an http(s) URL inside
+// s ("https://user:token@host/simple", also after "url:" or "vcs:git+")
+// with "***", so tokens in index URLs never reach a manifest or a log.
+// Environment references ("${TOKEN}") and ssh users ("git@") are kept.
+func redactCredentials(s string) string {
+	i := strings.Index(s, "://")
+	if i < 0 {
+		return s
+	}
+	scheme := strings.ToLower(s[:i])
+	if !strings.HasSuffix(scheme, "http") && !strings.HasSuffix(scheme, "https") {
+		return s
+	}
+	rest := s[i+3:]
+	hostEnd := strings.IndexAny(rest, "/?#")
+	if hostEnd < 0 {
+		hostEnd = len(rest)
+	}
+	at := strings.LastIndex(rest[:hostEnd], "@")
+	if at < 0 {
+		return s
+	}
+	user := rest[:at]
+	if envRefRE.MatchString(user) {
+		return s
+	}
+	return s[:i+3] + "***" + rest[at:]
+}
+
+var envRefRE = regexp.MustCompile(`^(\$\{[A-Za-z0-9_]+\}(:\$\{[A-Za-z0-9_]+\})?)$`)
