@@ -14,8 +14,8 @@ import (
 	"github.com/repro-ml/repro/internal/hashcache"
 	"github.com/repro-ml/repro/internal/ociimage"
 	"github.com/repro-ml/repro/internal/publish"
-	"github.com/repro-ml/repro/replay"
 	"github.com/repro-ml/repro/lockfmt"
+	"github.com/repro-ml/repro/replay"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -136,20 +136,8 @@ func (a *app) imageForPush(ctx context.Context, src string, m *lockfmt.Manifest,
 // progressLine returns a progress callback redrawing one stderr line.
 func (a *app) progressLine(what string) func(done, total int64) {
 	return func(done, total int64) {
-		fmt.Fprintf(a.stderr, "\rrepro: %s %s / %s", what, humanBytes(done), humanBytes(total))
+		fmt.Fprintf(a.stderr, "\rrepro: %s %s / %s", what, humanSize(done), humanSize(total))
 	}
-}
-
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }
 
 // writeCosignPub writes cosign.pub into dir, unless a different one is
@@ -218,7 +206,7 @@ func (a *app) printPush(o pushOutput) {
 	if r.CosignSignature != "" {
 		a.printf("cosign signature  %s\n", r.CosignSignature)
 	}
-	a.printf("sent %s\n\n", humanBytes(r.BytesSent))
+	a.printf("sent %s\n\n", humanSize(r.BytesSent))
 	a.printf("Cite:\n  %s\n%s\n", strings.TrimSpace(r.Citation.Text), r.Citation.BibTeX)
 	a.printf("Readers replay it with:\n  repro replay %s\n", r.Ref)
 	a.printf("and check it without repro (after \"repro pull\" gives manifest.toml and its .sig):\n")
