@@ -129,14 +129,18 @@ func Build(ctx context.Context, m *lockfmt.Manifest, manifestBytes []byte, opts 
 		return nil, err
 	}
 	var extra []lockfmt.File
+	var listing []byte
 	if po.Closure == ClosureFull {
-		if extra, err = fullClosureFiles(m, opts.Root); err != nil {
+		if extra, listing, err = fullClosureFiles(m, opts.Root, opts.Hashes); err != nil {
 			return nil, err
 		}
 	}
 	plan, err := planImage(m, manifestBytes, po, extra)
 	if err != nil {
 		return nil, err
+	}
+	if listing != nil {
+		plan.addGenerated(ClosureListPath, 0o444, listing)
 	}
 	byRole := plan.layers(opts.Root)
 	sde := time.Unix(opts.SourceDateEpoch, 0).UTC()

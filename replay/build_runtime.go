@@ -88,12 +88,17 @@ func (p *imagePlan) addRuntime(m *lockfmt.Manifest, manifestBytes []byte) {
 		if _, ok := p.items[g.path]; ok {
 			continue // captured file wins
 		}
-		it := &planItem{role: RoleRuntime, host: g.path}
-		it.Path, it.Type, it.Mode, it.Content = g.path, ociimage.TypeFile, g.mode, g.content
-		it.Size = int64(len(g.content))
-		it.Digest = lockfmt.DigestBytes(g.content)
-		p.items[g.path] = it
+		p.addGenerated(g.path, g.mode, g.content)
 	}
+}
+
+// addGenerated adds a file repro writes itself to the runtime layer.
+func (p *imagePlan) addGenerated(q string, mode int64, content []byte) {
+	it := &planItem{role: RoleRuntime, host: q}
+	it.Path, it.Type, it.Mode, it.Content = q, ociimage.TypeFile, mode, content
+	it.Size = int64(len(content))
+	it.Digest = lockfmt.DigestBytes(content)
+	p.items[q] = it
 }
 
 // imageEnv is the image's environment: the manifest's pinned variables,

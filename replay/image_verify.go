@@ -2,7 +2,6 @@ package replay
 
 import (
 	"archive/tar"
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -115,7 +114,7 @@ func VerifyImage(ctx context.Context, img v1.Image, m *lockfmt.Manifest, manifes
 	if len(layers) != len(cf.RootFS.DiffIDs) {
 		return &ImageMismatchError{Problem: fmt.Sprintf("%d layers but %d diffIDs in the config", len(layers), len(cf.RootFS.DiffIDs))}
 	}
-	w := &imageWalker{plan: plan, seen: map[string]bool{}, full: po.Closure == ClosureFull, extra: map[string]string{}, records: map[string][]byte{}}
+	w := &imageWalker{plan: plan, seen: map[string]bool{}, full: po.Closure == ClosureFull, extra: map[string]string{}}
 	for i, l := range layers {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -130,7 +129,7 @@ func VerifyImage(ctx context.Context, img v1.Image, m *lockfmt.Manifest, manifes
 		}
 	}
 	if w.full {
-		return verifyFullClosure(m, plan, w.extra, w.records)
+		return verifyFullClosure(m, plan, w.extra, w.listing)
 	}
 	return nil
 }
@@ -149,8 +148,8 @@ type imageWalker struct {
 	// extra holds files not in the plan of a full-closure image: path →
 	// content digest (or SymlinkDigest of the target).
 	extra map[string]string
-	// records holds the RECORD files of a full-closure image, by path.
-	records map[string][]byte
+	// listing is the content of ClosureListPath in a full-closure image.
+	listing []byte
 }
 
 // cleanMemberName turns a tar member name into an absolute image path, refusing
@@ -230,13 +229,13 @@ func (w *imageWalker) member(idx int, hdr *tar.Header, r io.Reader) error {
 	default:
 		return &ImageMismatchError{Path: p, Layer: idx, Problem: fmt.Sprintf("unexpected tar entry type %q", hdr.Typeflag)}
 	}
-	if w.full && hdr.Typeflag == tar.TypeReg && path.Base(p) == "RECORD" && strings.HasSuffix(path.Dir(p), ".dist-info") {
-		b, err := io.ReadAll(io.LimitReader(r, maxRecord+1))
-		if err != nil || int64(len(b)) != hdr.Size || hdr.Size > maxRecord {
-			return &ImageMismatchError{Path: p, Layer: idx, Problem: "unreadable or oversized RECORD"}
+	if w.full && p == ClosureListPath && hdr.Typeflag == tar.TypeReg && w.listing == nil {
+		b, err := io.ReadAll(io.LimitReader(r, maxClosureList+1))
+		if err != nil || int64(len(b)) != hdr.Size || hdr.Size > maxClosureList {
+			return &ImageMismatchError{Path: p, Layer: idx, Problem: "unreadable or oversized closure list"}
 		}
-		w.records[p] = b
-		r = bytes.NewReader(b)
+		w.listing = b
+		return nil
 	}
 	if w.seen[p] || w.extra[p] != "" {
 		return &ImageMismatchError{Path: p, Layer: idx, Problem: "appears twice in the image"}
