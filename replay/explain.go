@@ -103,7 +103,7 @@ func Causes(m *lockfmt.Manifest, rep *Report, host *HostCPU) []string {
 }
 
 func explain(m *lockfmt.Manifest, rep *Report, host *HostCPU) {
-	causes := Causes(m, rep, host)
+	causes := dedupe(Causes(m, rep, host))
 	for i := range rep.Outputs {
 		o := &rep.Outputs[i]
 		if o.Status == StatusIdentical {
@@ -143,4 +143,16 @@ func noneIfEmpty(s string) string {
 		return "none"
 	}
 	return s
+}
+
+func dedupe(list []string) []string {
+	seen := map[string]bool{}
+	out := list[:0]
+	for _, s := range list {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
 }

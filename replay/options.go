@@ -60,6 +60,9 @@ type Options struct {
 
 	// Stdout and Stderr receive the experiment's streams live (nil: not shown).
 	Stdout, Stderr io.Writer
+	// OnPlan, when set, is called once the replay's environment and
+	// hardware warnings are known, before the image is looked up and run.
+	OnPlan func(*Report)
 	// Progress receives status lines ("verifying the image"); nil: silent.
 	Progress func(msg string)
 	// Host overrides the host CPU facts (tests); nil reads /proc/cpuinfo.

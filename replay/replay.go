@@ -64,6 +64,10 @@ func Replay(ctx context.Context, opts Options) (*Report, error) {
 		rep.Warnings = append(rep.Warnings, pw...)
 	}
 	rep.Env = BuildEnv(m, pins, opts.Env)
+	rep.PlanWarnings = len(rep.Warnings)
+	if opts.OnPlan != nil {
+		opts.OnPlan(rep)
+	}
 
 	opts.progress("connecting to the Docker Engine")
 	eng, err := engine.Connect(ctx)

@@ -20,19 +20,22 @@ const (
 // Report is the outcome of one replay, for people (the CLI renders it) and
 // for CI (--json, --report).
 type Report struct {
-	Manifest       string       `json:"manifest"`
-	ManifestDigest string       `json:"manifest_digest"`
-	Trust          Trust        `json:"trust"`
-	Image          ImageUsed    `json:"image"`
-	Host           *HostCPU     `json:"host"`
-	Warnings       []string     `json:"warnings,omitempty"`
-	PinKernels     bool         `json:"pin_kernels"`
-	Env            []EnvVar     `json:"env"`
-	ExitCode       int          `json:"exit_code"`
-	RecordedExit   int          `json:"recorded_exit_code"`
-	DurationMS     int64        `json:"duration_ms"`
-	RecordedMS     int64        `json:"recorded_duration_ms"`
-	Outputs        []OutputDiff `json:"outputs"`
+	Manifest       string    `json:"manifest"`
+	ManifestDigest string    `json:"manifest_digest"`
+	Trust          Trust     `json:"trust"`
+	Image          ImageUsed `json:"image"`
+	Host           *HostCPU  `json:"host"`
+	Warnings       []string  `json:"warnings,omitempty"`
+	// PlanWarnings is how many of Warnings were known before the run
+	// (those OnPlan saw); later ones come from the run itself.
+	PlanWarnings int          `json:"-"`
+	PinKernels   bool         `json:"pin_kernels"`
+	Env          []EnvVar     `json:"env"`
+	ExitCode     int          `json:"exit_code"`
+	RecordedExit int          `json:"recorded_exit_code"`
+	DurationMS   int64        `json:"duration_ms"`
+	RecordedMS   int64        `json:"recorded_duration_ms"`
+	Outputs      []OutputDiff `json:"outputs"`
 	// Identical counts outputs bit-identical to the capture; Total all outputs.
 	Identical int `json:"identical"`
 	Total     int `json:"total"`

@@ -228,10 +228,8 @@ func looksLikeRef(s string) bool {
 func (a *app) doReplay(ctx context.Context, opts replay.Options, f *replayFlags) error {
 	opts.Stdout, opts.Stderr = a.stderr, a.stderr
 	opts.Progress = func(msg string) { a.infof("%s", msg) }
+	opts.OnPlan = a.printReplayPlan
 	rep, err := replay.Replay(ctx, opts)
-	if rep != nil && rep.Trust.Insecure {
-		a.warnf("the manifest's signature was NOT verified (%s): --insecure-unsigned", rep.Trust.Note)
-	}
 	if err != nil {
 		return a.replayError(err)
 	}
@@ -276,4 +274,3 @@ func (a *app) replayError(err error) error {
 	}
 	return &exitError{code: exitUsage}
 }
-

@@ -8,9 +8,15 @@ import (
 	"github.com/repro-ml/repro/replay"
 )
 
-// printReplayReport renders a replay report for a person: context lines on
-// stderr, the verdict, the per-output table and each difference on stdout.
-func (a *app) printReplayReport(r *replay.Report) {
+// printReplayPlan shows, on stderr before the run, how the manifest was
+// trusted, the hardware warnings and the variables replay pinned or the
+// user overrode.
+func (a *app) printReplayPlan(r *replay.Report) {
+	if r.Trust.Verified {
+		a.infof("signature verified (%s)", r.Trust.Method)
+	} else if r.Trust.Insecure {
+		a.warnf("the manifest's signature was NOT verified (%s): --insecure-unsigned", r.Trust.Note)
+	}
 	for _, w := range r.Warnings {
 		a.warnf("%s", w)
 	}
@@ -21,6 +27,17 @@ func (a *app) printReplayReport(r *replay.Report) {
 		case replay.SourceOverride:
 			a.infof("--env %s=%s (recorded: %s)", e.Name, e.Value, orDash(e.Recorded))
 		}
+	}
+	if !r.PinKernels {
+		a.infof("--no-pin-kernels: BLAS and numpy choose their kernels for this CPU")
+	}
+}
+
+// printReplayReport renders a replay report for a person on stdout: the
+// verdict, the per-output table and each difference with its likely causes.
+func (a *app) printReplayReport(r *replay.Report) {
+	for _, w := range r.Warnings[r.PlanWarnings:] {
+		a.warnf("%s", w)
 	}
 	a.printf("%s\n\n", r.Verdict)
 	tw := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)

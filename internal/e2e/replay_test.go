@@ -1,0 +1,167 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/repro-ml/repro/replay"
+)
+
+// replayEnv is one signing identity and the repro binary, shared by the
+// replay tests.
+type replayEnv struct {
+	bin, home, key string
+	env            []string
+}
+
+var (
+	replayOnce  sync.Once
+	replayShare replayEnv
+	replayErr   error
+)
+
+func replaySetup(t *testing.T) replayEnv {
+	t.Helper()
+	replayOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "repro-replay-e2e-")
+		if err != nil {
+			replayErr = err
+			return
+		}
+		bin := filepath.Join(dir, "repro")
+		if out, err := exec.Command("go", "build", "-o", bin, "github.com/repro-ml/repro/cmd/repro").CombinedOutput(); err != nil {
+			replayErr = errors.New(string(out))
+			return
+		}
+		home := filepath.Join(dir, "home")
+		key := filepath.Join(home, "id_ed25519")
+		if err := os.MkdirAll(home, 0o700); err != nil {
+			replayErr = err
+			return
+		}
+		if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "alice@lab.example", "-f", key).CombinedOutput(); err != nil {
+			replayErr = errors.New(string(out))
+			return
+		}
+		replayShare = replayEnv{bin: bin, home: home, key: key, env: append(cleanEnv(), "HOME="+home)}
+	})
+	require.NoError(t, replayErr)
+	return replayShare
+}
+
+// repro runs the binary in dir and returns stdout, stderr and the exit status.
+func (e replayEnv) repro(t *testing.T, dir string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var o, s bytes.Buffer
+	cmd := exec.CommandContext(context.Background(), e.bin, args...)
+	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = dir, e.env, &o, &s
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else {
+		require.NoError(t, err)
+	}
+	return o.String(), s.String(), code
+}
+
+// captureSigned captures argv in dir, signed with the shared key.
+func (e replayEnv) captureSigned(t *testing.T, dir string, flags []string, argv ...string) {
+	t.Helper()
+	args := append([]string{"capture", "-k", e.key}, flags...)
+	args = append(append(args, "--"), argv...)
+	_, stderr, code := e.repro(t, dir, args...)
+	require.Equal(t, 0, code, "capture: %s", stderr)
+}
+
+// replayJSON replays manifest.toml in dir with --json and the shared key.
+func (e replayEnv) replayJSON(t *testing.T, dir string, extra ...string) (*replay.Report, string, int) {
+	t.Helper()
+	args := append([]string{"replay", "--json", "--key", e.key + ".pub"}, extra...)
+	stdout, stderr, code := e.repro(t, dir, append(args, "manifest.toml")...)
+	if code == 2 {
+		require.Empty(t, stdout)
+		return nil, stderr, code
+	}
+	var rep replay.Report
+	require.NoError(t, json.Unmarshal([]byte(stdout), &rep), "stdout: %s\nstderr: %s", stdout, stderr)
+	return &rep, stderr, code
+}
+
+// TestReplayExamples captures each example, signed, and replays it: every
+// deterministic output, stdout and stderr included, is bit-identical.
+func TestReplayExamples(t *testing.T) {
+	e := replaySetup(t)
+	cases := []struct {
+		example string
+		prepare []string
+		flags   []string
+		argv    []string
+	}{
+		{example: "numpy-linalg", argv: []string{"/usr/bin/python3", "linalg.py", "--size", "200"}},
+		{example: "sklearn-classifier", prepare: []string{"/usr/bin/python3", "generate_data.py"}, argv: []string{"/usr/bin/python3", "train.py"}},
+		{example: "timestamp", flags: []string{"--runs", "2"}, argv: []string{"/usr/bin/python3", "stamp.py"}},
+	}
+	for _, c := range cases {
+		t.Run(c.example, func(t *testing.T) {
+			dir := copyExample(t, c.example)
+			if c.prepare != nil {
+				buildRun(t, dir, c.prepare...)
+			}
+			e.captureSigned(t, dir, c.flags, c.argv...)
+			rep, stderr, code := e.replayJSON(t, dir)
+			require.Equal(t, 0, code, "replay: %s", stderr)
+			require.True(t, rep.Trust.Verified)
+			require.True(t, rep.Image.Verified)
+			for _, o := range rep.Outputs {
+				if o.Status != replay.StatusIdentical {
+					assert.Equal(t, replay.StatusNondeterministic, o.Status, "%s: %+v", o.Path, o.Diff)
+				}
+			}
+			if c.example == "timestamp" {
+				assert.Contains(t, rep.Verdict, "reproduced")
+			} else {
+				assert.Equal(t, rep.Total, rep.Identical)
+				assert.True(t, strings.HasPrefix(rep.Verdict, "bit-identical: "), rep.Verdict)
+			}
+		})
+	}
+}
+
+// TestReplayExampleThreads replays the threads example. It fails while
+// the image lacks what ctypes.util.find_library("c") needs (ldconfig and
+// /etc/ld.so.cache, which the capture never opens): threadpoolctl then finds
+// no BLAS in the container and out/threads.json lists none.
+func TestReplayExampleThreads(t *testing.T) {
+	e := replaySetup(t)
+	dir := copyExample(t, "threads")
+	e.captureSigned(t, dir, nil, "/usr/bin/python3", "threads.py")
+	rep, stderr, code := e.replayJSON(t, dir)
+	require.Equal(t, 0, code, "replay: %s", stderr)
+	assert.Equal(t, rep.Total, rep.Identical)
+}
+
+// otherCore picks an OpenBLAS core type this CPU runs that is not the one
+// the capture recorded.
+func otherCore(t *testing.T, recorded string) string {
+	host, err := replay.ReadHostCPU()
+	require.NoError(t, err)
+	for _, c := range []struct{ core, flag string }{{"Sandybridge", "avx"}, {"Nehalem", "sse4_2"}, {"Prescott", "pni"}} {
+		if !strings.EqualFold(c.core, recorded) && host.Has(c.flag) {
+			return c.core
+		}
+	}
+	t.Fatalf("no OpenBLAS core type other than %s runs on this CPU", recorded)
+	return ""
+}
