@@ -3,8 +3,8 @@ package safetar
 import (
 	"archive/tar"
 	"bytes"
-	"os"
 	"math/rand"
+	"os"
 	"path/filepath"
 	"testing"
 
