@@ -1,7 +1,6 @@
 package capture
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -58,7 +57,8 @@ func (s *stackState) libraries() error {
 		}
 		h := hashes[i]
 		if h.Err != nil {
-			return fmt.Errorf("hashing library %s: %w", l.Real, h.Err)
+			s.opts.Warn("library %s not recorded: %v", l.Real, h.Err)
+			continue
 		}
 		loaded := mapped[l.Path] || mapped[l.Real]
 		for _, a := range l.Aliases {

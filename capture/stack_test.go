@@ -385,6 +385,22 @@ func TestStackVenvSystemSitePackages(t *testing.T) {
 	assert.Equal(t, pyPrint(t, python, "numpy.__version__"), np.Version)
 }
 
+// TestStackVenvIsolated: a plain venv sees none of the system's packages.
+func TestStackVenvIsolated(t *testing.T) {
+	venv := filepath.Join(t.TempDir(), "venv")
+	out, err := exec.Command(python, "-m", "venv", "--without-pip", venv).CombinedOutput()
+	require.NoError(t, err, string(out))
+	wd := t.TempDir()
+	reports := probeRun(t, filepath.Join(venv, "bin", "python3"), wd, "import json")
+	m := gather(t, reports, wd, hashcache.New())
+	assert.Nil(t, pkgNamed(m, "numpy"))
+	assert.Equal(t, filepath.Join(venv, "bin", "python3"), m.Python.Executable)
+	assert.Equal(t, "/usr/bin/python3.11", m.Python.RealExecutable)
+	f := fileAt(m, filepath.Join(venv, "pyvenv.cfg"))
+	require.NotNil(t, f)
+	assert.Equal(t, lockfmt.RoleInterpreter, f.Role)
+}
+
 // TestStackCondaPrefix: a conda environment is read from conda-meta.
 func TestStackCondaPrefix(t *testing.T) {
 	prefix, err := filepath.Abs("../testdata/conda-env")
@@ -410,4 +426,37 @@ func TestStackCondaPrefix(t *testing.T) {
 	lt := pkgNamed(m, "libtiny")
 	require.NotNil(t, lt)
 	assert.False(t, lt.Imported)
+}
+
+// TestStackThroughCapture checks the issue's criteria on a real capture of
+// the scikit-learn example: versions, OpenBLAS with its Debian package,
+// libc and libm, the CPU level.
+func TestStackThroughCapture(t *testing.T) {
+	dir := copyExample(t, "sklearn-classifier")
+	runPlain(t, dir, python, "generate_data.py")
+	m := runCapture(t, dir, []string{python, "train.py"}, nil).m
+	for mod, name := range map[string]string{"numpy": "numpy", "scipy": "scipy", "sklearn": "scikit-learn"} {
+		p := pkgNamed(m, name)
+		require.NotNil(t, p, name)
+		assert.Equal(t, pyPrint(t, python, mod+".__version__"), p.Version, name)
+		assert.True(t, p.Imported, name)
+	}
+	sonames := map[string]*lockfmt.Library{}
+	for i, l := range m.Libraries {
+		sonames[l.Soname] = &m.Libraries[i]
+	}
+	require.Contains(t, sonames, "libc.so.6")
+	require.Contains(t, sonames, "libm.so.6")
+	blas := sonames["libopenblas.so.0"]
+	require.NotNil(t, blas, "OpenBLAS in the closure")
+	assert.True(t, strings.HasPrefix(blas.Package, "libopenblas0-pthread:amd64 "), blas.Package)
+	assert.Regexp(t, `^x86-64-v[1-4]$`, m.CPU.Level)
+	roles := map[string]int{}
+	for _, f := range m.Files {
+		roles[f.Role]++
+	}
+	for _, r := range []string{lockfmt.RoleSystem, lockfmt.RoleInterpreter, lockfmt.RolePackages, lockfmt.RoleData, lockfmt.RoleCode} {
+		assert.Positive(t, roles[r], r)
+	}
+	t.Logf("%d packages, %d libraries, %d files %v", len(m.Packages), len(m.Libraries), len(m.Files), roles)
 }

@@ -146,8 +146,9 @@ func (d *Dist) check(hashes map[string]FileHash) error {
 		rel := d.Rel(f)
 		switch h.Type {
 		case TypeFile:
-			if h.Err != nil {
-				return fmt.Errorf("hashing %s: %w", f, h.Err)
+			if h.Err != nil { // unreadable: no digest to trust, say so
+				d.Modified = append(d.Modified, rel+" (unreadable)")
+				continue
 			}
 			entries = append(entries, lockfmt.TreeEntry{Path: rel, Digest: h.Digest})
 		case TypeSymlink:

@@ -296,7 +296,7 @@ func (d *Dist) finish() {
 	out := d.Files[:0]
 	for _, f := range d.Files {
 		f = filepath.Clean(f)
-		if seen[f] || IsBytecodeCache(f) {
+		if seen[f] || IsBytecodeCache(f) || strings.ContainsAny(f, "\n\r") {
 			continue
 		}
 		seen[f] = true
