@@ -77,7 +77,10 @@ func (db *DB) load() {
 			db.err = err
 			return
 		}
-		for _, l := range lists {
+		// In reverse, overwriting: the alphabetically first package listing
+		// a path (a shared directory) wins, with one map operation per line.
+		for i := len(lists) - 1; i >= 0; i-- {
+			l := lists[i]
 			pkg := strings.TrimSuffix(filepath.Base(l), ".list")
 			b, err := os.ReadFile(l)
 			if err != nil {
@@ -91,10 +94,7 @@ func (db *DB) load() {
 				if line == "" {
 					continue
 				}
-				p := db.canon(line)
-				if _, dup := db.owners[p]; !dup {
-					db.owners[p] = pkg
-				}
+				db.owners[db.canon(line)] = pkg
 			}
 		}
 	})
