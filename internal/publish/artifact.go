@@ -9,6 +9,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -122,3 +123,5 @@ func (l *blobLayer) Compressed() (io.ReadCloser, error) {
 }
 func (l *blobLayer) Size() (int64, error)                { return int64(len(l.b.data)), nil }
 func (l *blobLayer) MediaType() (types.MediaType, error) { return l.b.mediaType, nil }
+
+func ocidigest(h v1.Hash) digest.Digest { return digest.Digest(h.String()) }
