@@ -142,7 +142,7 @@ func (a *app) runBuild(ctx context.Context, f *buildFlags, args []string) error 
 		opts.Progress = func(p replay.BuildProgress) {
 			switch {
 			case !p.Done:
-				a.infof("layer %-13s %6d files %10s ...", p.Role, p.Files, layerBytes(p.Bytes))
+				a.infof("layer %-13s %6d files %10s ...", p.Role, p.Files, humanSize(p.Bytes))
 			case p.Cached:
 				a.infof("layer %-13s cached", p.Role)
 			default:
@@ -229,7 +229,7 @@ func (a *app) printBuild(o *buildOutput) {
 	if o.Tar != "" {
 		a.printf("tar      %s\n", o.Tar)
 	}
-	a.printf("layers   %d, %s (%s compressed)\n", len(o.Layers), layerBytes(size), layerBytes(csize))
+	a.printf("layers   %d, %s (%s compressed)\n", len(o.Layers), humanSize(size), humanSize(csize))
 	a.printLayers(o.Layers)
 }
 
@@ -240,20 +240,6 @@ func (a *app) printLayers(ls []replay.LayerInfo) {
 		if l.Cached {
 			note = "  (cached)"
 		}
-		a.printf("  %-14s %7d %10s %11s  %s%s\n", l.Role, l.Files, layerBytes(l.Size), layerBytes(l.CompressedSize), l.DiffID, note)
+		a.printf("  %-14s %7d %10s %11s  %s%s\n", l.Role, l.Files, humanSize(l.Size), humanSize(l.CompressedSize), l.DiffID, note)
 	}
-}
-
-// layerBytes renders n as "12.3 MB" (powers of 1000).
-func layerBytes(n int64) string {
-	const unit = 1000
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGTPE"[exp])
 }

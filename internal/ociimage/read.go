@@ -71,7 +71,16 @@ func Open(p string) (v1.Image, error) {
 // with ReadAt for as long as it is used; f must stay open (the file may
 // already be unlinked).
 func OpenArchive(f *os.File) (v1.Image, error) {
-	ti, err := indexTar(f)
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	return openArchiveAt(f, fi.Size())
+}
+
+// openArchiveAt reads the image in the tar of size bytes at r.
+func openArchiveAt(f io.ReaderAt, size int64) (v1.Image, error) {
+	ti, err := indexTar(f, size)
 	if err != nil {
 		return nil, err
 	}
@@ -79,12 +88,8 @@ func OpenArchive(f *os.File) (v1.Image, error) {
 		return ti.image()
 	}
 	if _, ok := ti.members["manifest.json"]; ok {
-		fi, err := f.Stat()
-		if err != nil {
-			return nil, err
-		}
 		opener := func() (io.ReadCloser, error) {
-			return io.NopCloser(io.NewSectionReader(f, 0, fi.Size())), nil
+			return io.NopCloser(io.NewSectionReader(f, 0, size)), nil
 		}
 		img, err := tarball.Image(opener, nil)
 		if err != nil {
@@ -116,7 +121,7 @@ type member struct{ off, size int64 }
 
 // tarIndex is a random-access view of an image tar.
 type tarIndex struct {
-	f       *os.File
+	f       io.ReaderAt
 	members map[string]member
 }
 
@@ -131,12 +136,8 @@ func (c *countReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func indexTar(f *os.File) (*tarIndex, error) {
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	cr := &countReader{r: io.NewSectionReader(f, 0, fi.Size())}
+func indexTar(f io.ReaderAt, size int64) (*tarIndex, error) {
+	cr := &countReader{r: io.NewSectionReader(f, 0, size)}
 	tr := tar.NewReader(cr)
 	ti := &tarIndex{f: f, members: map[string]member{}}
 	for {
