@@ -62,9 +62,9 @@ func probeRun(t testing.TB, python, dir, script string, extraEnv ...string) []Pr
 }
 
 // demoSite writes a pip-installed distribution demo-pkg 1.0 (with RECORD)
-// into a fresh .../site-packages directory and returns it.
-func demoSite(t testing.TB) string {
-	site := filepath.Join(t.TempDir(), "lib", "python3.11", "site-packages")
+// into base/lib/python3.11/site-packages and returns that directory.
+func demoSite(t testing.TB, base string) string {
+	site := filepath.Join(base, "lib", "python3.11", "site-packages")
 	files := []struct{ rel, body string }{
 		{"demo_pkg/__init__.py", "from demo_pkg.core import f\n"},
 		{"demo_pkg/core.py", "def f():\n    return 42\n"},
@@ -102,7 +102,7 @@ func sklearnFixture(t testing.TB) stackFixture {
 		wd := filepath.Join(dir, "work")
 		require.NoError(t, os.Mkdir(wd, 0o755))
 		require.NoError(t, os.WriteFile(filepath.Join(wd, "requirements.txt"), []byte("numpy==1.26.4\nscipy\n"), 0o644))
-		site := demoSite(t)
+		site := demoSite(t, dir) // outlives the first test or benchmark using it
 		sklearnFix = stackFixture{workdir: wd, site: site,
 			reports: probeRun(t, python, wd, stackScript, "PYTHONPATH="+site)}
 	})
@@ -243,7 +243,7 @@ func TestStackDebianSklearn(t *testing.T) {
 
 func TestStackModifiedInstall(t *testing.T) {
 	fx := sklearnFixture(t)
-	site := demoSite(t) // a fresh copy: the shared fixture's stays intact
+	site := demoSite(t, t.TempDir()) // a fresh copy: the shared fixture's stays intact
 	reports := append([]ProbeReport(nil), fx.reports...)
 	r := reports[0]
 	r.Path = append([]string{site}, r.Path...)
