@@ -25,8 +25,28 @@ var stkStdlibSkip = map[string]bool{
 // image needs (locale, zoneinfo, certificates, configuration).
 var stkSystemDirs = []string{"/etc", "/usr", "/lib", "/lib32", "/lib64", "/libx32", "/bin", "/sbin", "/opt"}
 
-// stkNeverDirs hold pseudo files and scratch space, never recorded.
-var stkNeverDirs = []string{"/proc", "/sys", "/dev", "/run", "/tmp", "/var/tmp"}
+// stkNeverDirs hold pseudo files, never recorded; stkScratchDirs hold
+// scratch space, recorded only inside an interpreter's directories (a venv
+// made in /tmp).
+var (
+	stkNeverDirs   = []string{"/proc", "/sys", "/dev"}
+	stkScratchDirs = []string{"/run", "/tmp", "/var/tmp"}
+)
+
+// excluded reports paths that never become Files entries: pseudo files,
+// scratch space outside the interpreter's trees, secrets.
+func (s *stackState) excluded(p string) bool {
+	if stkUnderAny(p, stkNeverDirs) || stkSecret(p) {
+		return true
+	}
+	return stkUnderAny(p, stkScratchDirs) && !stkUnderAny(p, s.pyAreas())
+}
+
+// pyAreas are the interpreter's trees: site directories, standard library,
+// non-system prefixes.
+func (s *stackState) pyAreas() []string {
+	return append(append(append([]string(nil), s.siteDirs...), s.stdlib...), s.pyRoots...)
+}
 
 // stkSecret reports paths that must never enter a manifest or image, and
 // the account files repro build writes itself.
@@ -117,14 +137,14 @@ func (s *stackState) addTree(dir string, keep func(string) bool) {
 // trees (including the .pyc files it loaded) and in the system
 // directories, plus the dynamic loader's configuration.
 func (s *stackState) openedFiles() {
-	pyAreas := append(append(append([]string(nil), s.siteDirs...), s.stdlib...), s.pyRoots...)
+	pyAreas := s.pyAreas()
 	for _, r := range s.reports {
 		for _, o := range r.Opened {
 			if o.Write || !filepath.IsAbs(o.Path) {
 				continue
 			}
 			p := filepath.Clean(o.Path)
-			if stkUnderAny(p, stkNeverDirs) || stkSecret(p) {
+			if s.excluded(p) {
 				continue
 			}
 			if stkUnderAny(p, pyAreas) {
@@ -188,6 +208,9 @@ func (s *stackState) writeFiles() error {
 	}
 	pending := map[string]string{} // final path -> role
 	for p, role := range s.files {
+		if s.excluded(p) {
+			continue // also when a RECORD lists it: RECORD is untrusted
+		}
 		rd := realDir(filepath.Dir(p))
 		if rd == "" {
 			continue
@@ -215,7 +238,7 @@ func (s *stackState) writeFiles() error {
 		next := map[string]string{}
 		for _, p := range paths {
 			role, h := pending[p], hashes[p]
-			if _, done := entries[p]; done || have[p] {
+			if _, done := entries[p]; done || have[p] || s.excluded(p) {
 				continue
 			}
 			if h.Err != nil {

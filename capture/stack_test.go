@@ -244,6 +244,13 @@ func TestStackDebianSklearn(t *testing.T) {
 func TestStackModifiedInstall(t *testing.T) {
 	fx := sklearnFixture(t)
 	site := demoSite(t, t.TempDir()) // a fresh copy: the shared fixture's stays intact
+	// A hostile RECORD cannot pull secrets into the image.
+	rec := filepath.Join(site, "demo_pkg-1.0.dist-info/RECORD")
+	f, err := os.OpenFile(rec, os.O_APPEND|os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, err = f.WriteString("/etc/shadow,,\n../../../../../../etc/ssh/ssh_host_ed25519_key,,\n/proc/self/environ,,\n")
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
 	reports := append([]ProbeReport(nil), fx.reports...)
 	r := reports[0]
 	r.Path = append([]string{site}, r.Path...)
@@ -260,6 +267,10 @@ func TestStackModifiedInstall(t *testing.T) {
 	require.NotNil(t, demo)
 	assert.Empty(t, demo.Modified)
 	assert.Equal(t, "index", demo.Source)
+	for _, p := range []string{"/etc/shadow", "/etc/ssh/ssh_host_ed25519_key", "/proc/self/environ"} {
+		assert.Nil(t, fileAt(m, p), p)
+	}
+	require.NotNil(t, fileAt(m, filepath.Join(site, "demo_pkg/core.py")))
 	clean := demo.Digest
 
 	p := filepath.Join(site, "demo_pkg/core.py")
