@@ -86,6 +86,9 @@ func parsePixi(path string, data []byte) ([]Package, error) {
 			}
 			for j := 0; j+1 < len(byPlat.Content); j += 2 {
 				plat := byPlat.Content[j].Value
+				if byPlat.Content[j+1].Kind == yaml.AliasNode {
+					continue // pixi never writes aliases; expanding them could blow up
+				}
 				for _, e := range items(byPlat.Content[j+1]) {
 					for _, k := range []string{"conda", "pypi"} {
 						if u := str(get(e, k)); u != "" {
