@@ -135,7 +135,7 @@ func runCapture(ctx context.Context, a *app, fs *flag.FlagSet, f *captureFlags) 
 	}
 	// A terminal stays with repro: the experiment runs in its own process
 	// group, where reading the terminal would stop it. Piped input is passed on.
-	if f, ok := a.stdin.(*os.File); !ok || !term.IsTerminal(int(f.Fd())) {
+	if in, ok := a.stdin.(*os.File); !ok || !term.IsTerminal(int(in.Fd())) {
 		opts.Stdin = a.stdin
 	}
 	if f.json {

@@ -137,7 +137,8 @@ func (a *app) printCaptureSummary(m *lockfmt.Manifest, wd, out, sig string) {
 	}
 	a.printf("stack     %s%d packages, %d native libraries, %d files\n", py, len(m.Packages), len(m.Libraries), len(m.Files))
 	for _, rt := range m.Python.Runtimes {
-		a.printf("  %s %s %s, %d threads\n", rt.Name, rt.Version, rt.CoreType, rt.Threads)
+		desc := strings.Join(strings.Fields(strings.Join([]string{rt.Name, rt.Version, rt.CoreType}, " ")), " ")
+		a.printf("  %s, %d threads (%s)\n", desc, rt.Threads, rt.Library)
 	}
 	a.printf("pins      PYTHONHASHSEED=%s (%s)", m.Determinism.HashSeed, m.Determinism.HashSeedSetBy)
 	if m.Determinism.Seed >= 0 {
