@@ -92,6 +92,9 @@ type stackFixture struct {
 var (
 	sklearnOnce sync.Once
 	sklearnFix  stackFixture
+	// stackHashes is shared by the tests: a stat-keyed cache never returns
+	// a stale digest, and hashing dist-packages once saves a minute.
+	stackHashes = hashcache.New()
 )
 
 // sklearnFixture runs stackScript once per test binary with Debian's python.
@@ -148,7 +151,7 @@ func fileAt(m *lockfmt.Manifest, p string) *lockfmt.File {
 
 func TestStackDebianSklearn(t *testing.T) {
 	fx := sklearnFixture(t)
-	m := gather(t, fx.reports, fx.workdir, hashcache.New())
+	m := gather(t, fx.reports, fx.workdir, stackHashes)
 
 	for mod, name := range map[string]string{"numpy": "numpy", "scipy": "scipy", "sklearn": "scikit-learn"} {
 		p := pkgNamed(m, name)
@@ -256,7 +259,7 @@ func TestStackModifiedInstall(t *testing.T) {
 	r.Path = append([]string{site}, r.Path...)
 	r.Modules = append(r.Modules, ProbeModule{Name: "demo_pkg.core", File: filepath.Join(site, "demo_pkg/core.py")})
 	reports[0] = r
-	cache := hashcache.New()
+	cache := stackHashes
 	m := gather(t, reports, fx.workdir, cache)
 	var demo *lockfmt.Package
 	for i := range m.Packages {
@@ -326,7 +329,7 @@ func TestStackPyenvInterpreter(t *testing.T) {
 	const pyenv = "/root/.pyenv/versions/3.11.7/bin/python3.11"
 	wd := t.TempDir()
 	reports := probeRun(t, pyenv, wd, "import json, decimal, six; print(json.dumps([1]))")
-	m := gather(t, reports, wd, hashcache.New())
+	m := gather(t, reports, wd, stackHashes)
 	assert.Equal(t, "/root/.pyenv/versions/3.11.7", m.Python.Prefix)
 	assert.Equal(t, "3.11.7", m.Python.Version)
 	var libpy *lockfmt.Library
@@ -371,7 +374,7 @@ func TestStackVenvSystemSitePackages(t *testing.T) {
 	require.NoError(t, err, string(out))
 	wd := t.TempDir()
 	reports := probeRun(t, filepath.Join(venv, "bin", "python"), wd, "import numpy; print(numpy.__version__)")
-	m := gather(t, reports, wd, hashcache.New())
+	m := gather(t, reports, wd, stackHashes)
 	assert.Equal(t, venv, m.Python.Prefix)
 	assert.Equal(t, "/usr", m.Python.BasePrefix)
 	for p, w := range map[string]lockfmt.File{
@@ -403,7 +406,7 @@ func TestStackVenvIsolated(t *testing.T) {
 	require.NoError(t, err, string(out))
 	wd := t.TempDir()
 	reports := probeRun(t, filepath.Join(venv, "bin", "python3"), wd, "import json")
-	m := gather(t, reports, wd, hashcache.New())
+	m := gather(t, reports, wd, stackHashes)
 	assert.Nil(t, pkgNamed(m, "numpy"))
 	assert.Equal(t, filepath.Join(venv, "bin", "python3"), m.Python.Executable)
 	assert.Equal(t, "/usr/bin/python3.11", m.Python.RealExecutable)
@@ -420,7 +423,7 @@ func TestStackCondaPrefix(t *testing.T) {
 	rep := ProbeReport{Executable: "/usr/bin/python3", RealExecutable: "/usr/bin/python3.11", Version: "3.11.2",
 		Prefix: prefix, BasePrefix: prefix, Path: []string{site},
 		Modules: []ProbeModule{{Name: "tinypkg", File: filepath.Join(site, "tinypkg/__init__.py")}}}
-	m := gather(t, []ProbeReport{rep}, t.TempDir(), hashcache.New())
+	m := gather(t, []ProbeReport{rep}, t.TempDir(), stackHashes)
 	var conda *lockfmt.Package
 	for i := range m.Packages {
 		if m.Packages[i].Name == "tinypkg" && m.Packages[i].Installer == "conda" && strings.HasSuffix(m.Packages[i].Location, ".json") {
