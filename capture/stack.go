@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/repro-ml/repro/internal/dpkg"
@@ -65,22 +66,38 @@ func gatherStack(ctx context.Context, reports []ProbeReport, m *lockfmt.Manifest
 	}()
 	defer func() { <-gpuDone }()
 
+	var warnMu sync.Mutex // the steps below warn from two goroutines
+	warn := opts.Warn
+	opts.Warn = func(format string, args ...any) {
+		warnMu.Lock()
+		defer warnMu.Unlock()
+		warn(format, args...)
+	}
 	s := &stackState{opts: opts, m: m, reports: reports, files: map[string]string{}, interp: map[string]bool{}}
 	if db, err := dpkg.Open("/"); err == nil {
 		s.dpkg = db
 	}
 	s.python()
-	if err := s.packages(); err != nil {
+	// The ELF closure does not depend on the packages: walk it meanwhile.
+	libFiles := map[string]string{}
+	libsDone := make(chan struct{})
+	go func() {
+		defer close(libsDone)
+		s.libraries(libFiles)
+	}()
+	err := s.packages()
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err == nil {
+		err = s.lockFiles()
+	}
+	<-libsDone
+	if err != nil {
 		return err
 	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if err := s.lockFiles(); err != nil {
-		return err
-	}
-	if err := s.libraries(); err != nil {
-		return err
+	for p, role := range libFiles {
+		s.files[p] = role
 	}
 	s.system()
 	if err := ctx.Err(); err != nil {

@@ -12,9 +12,10 @@ import (
 
 // libraries records the ELF closure of the interpreters and of every shared
 // object the run mapped, and adds each library (with the names it is
-// loaded by) to Files. Mapped files that are not ELF (locale data) become
-// system files.
-func (s *stackState) libraries() error {
+// loaded by) to files, the paths for Files. Mapped files that are not ELF
+// (locale data) become system files. It writes only files, m.Libraries and
+// s.libcPath, so it can run beside packages.
+func (s *stackState) libraries(files map[string]string) {
 	mapped := map[string]bool{}
 	var roots []string
 	exes := map[string]bool{}
@@ -33,7 +34,7 @@ func (s *stackState) libraries() error {
 		}
 	}
 	if len(roots) == 0 {
-		return nil
+		return
 	}
 	ldPath := os.Getenv("LD_LIBRARY_PATH")
 	if v, ok := s.m.Run.Env["LD_LIBRARY_PATH"]; ok {
@@ -41,7 +42,7 @@ func (s *stackState) libraries() error {
 	}
 	c := elfdeps.NewResolver(ldPath).Resolve(roots)
 	for _, p := range c.NotELF {
-		s.files[p] = s.roleOf(p)
+		files[p] = s.roleOf(p)
 	}
 	var paths []string
 	for _, l := range c.Libs {
@@ -50,7 +51,7 @@ func (s *stackState) libraries() error {
 	hashes := s.opts.Hashes.Files(paths)
 	for i, l := range c.Libs {
 		for _, p := range append([]string{l.Path, l.Real}, l.Aliases...) {
-			s.files[p] = s.roleOf(p)
+			files[p] = s.roleOf(p)
 		}
 		if exes[l.Real] || exes[l.Path] {
 			continue // the interpreter itself is in Files, not a library
@@ -75,7 +76,6 @@ func (s *stackState) libraries() error {
 			}
 		}
 	}
-	return nil
 }
 
 // owner names the OS package owning the first of paths any package lists.
