@@ -38,6 +38,9 @@ func findImage(ctx context.Context, eng *engine.Engine, m *lockfmt.Manifest, dat
 				return "", imageMismatch(err)
 			}
 			rep.Image.Verified = true
+			if cf, err := img.ConfigFile(); err == nil {
+				rep.Image.DataExternal = cf.Config.Labels[LabelDataExternal] == "true"
+			}
 			o.progress("loading the image into the Docker Engine")
 			id, err := loadImage(ctx, eng, img, DefaultTag(data))
 			if err != nil {
@@ -90,6 +93,7 @@ func verifyEngineImage(ctx context.Context, eng *engine.Engine, ref string, m *l
 		return "", imageMismatch(&ImageMismatchError{Problem: "built from another manifest (label " + LabelManifestDigest + ")", Want: digest, Got: noneIfEmpty(got)})
 	}
 	rep.Image.Ref = info.ID
+	rep.Image.DataExternal = info.Labels[LabelDataExternal] == "true"
 	if wasVerified(info.ID, digest) {
 		rep.Image.Verified = true
 		return info.ID, nil

@@ -98,7 +98,15 @@ func Replay(ctx context.Context, opts Options) (*Report, error) {
 	} else if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return rep, fmt.Errorf("creating %s: %w", outDir, err)
 	}
-	res, err := runExperiment(ctx, eng, m, ref, rep.Env, gpus, outDir, &opts)
+	var binds []engine.Bind
+	if rep.Image.DataExternal {
+		var warns []string
+		if binds, warns, err = dataBinds(m); err != nil {
+			return rep, err
+		}
+		rep.Warnings = append(rep.Warnings, warns...)
+	}
+	res, err := runExperiment(ctx, eng, m, ref, rep.Env, gpus, binds, outDir, &opts)
 	if err != nil {
 		return rep, err
 	}
@@ -113,7 +121,7 @@ func Replay(ctx context.Context, opts Options) (*Report, error) {
 	return rep, nil
 }
 
-func runExperiment(ctx context.Context, eng *engine.Engine, m *lockfmt.Manifest, ref string, env []EnvVar, gpus bool, outDir string, o *Options) (*engine.ContainerResult, error) {
+func runExperiment(ctx context.Context, eng *engine.Engine, m *lockfmt.Manifest, ref string, env []EnvVar, gpus bool, binds []engine.Bind, outDir string, o *Options) (*engine.ContainerResult, error) {
 	spec := engine.ContainerSpec{
 		Image:    ref,
 		Argv:     m.Run.Argv,
@@ -126,6 +134,7 @@ func runExperiment(ctx context.Context, eng *engine.Engine, m *lockfmt.Manifest,
 		Stdout:   o.Stdout,
 		Stderr:   o.Stderr,
 		Labels:   map[string]string{"org.repro.replay": "true"},
+		Binds:    binds,
 	}
 	for _, e := range env {
 		spec.Env = append(spec.Env, e.Name+"="+e.Value)

@@ -64,6 +64,9 @@ type ImageUsed struct {
 	Source   string `json:"source"`
 	Verified bool   `json:"verified"`
 	Removed  bool   `json:"removed,omitempty"`
+	// DataExternal is true when the image was built without its data,
+	// which replay then mounts read-only from this host.
+	DataExternal bool `json:"data_external,omitempty"`
 }
 
 // OutputDiff is the comparison of one output.
