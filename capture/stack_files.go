@@ -166,8 +166,16 @@ func (s *stackState) openedFiles() {
 	if len(s.reports) == 0 {
 		return
 	}
+	// The loader's configuration, and the merged-/usr links (/bin -> usr/bin)
+	// that scripts and #! lines rely on.
 	confs, _ := filepath.Glob("/etc/ld.so.conf.d/*")
-	for _, p := range append([]string{"/etc/ld.so.cache", "/etc/ld.so.conf"}, confs...) {
+	extra := append([]string{"/etc/ld.so.cache", "/etc/ld.so.conf"}, confs...)
+	for _, d := range []string{"/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"} {
+		if fi, err := os.Lstat(d); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+			extra = append(extra, d)
+		}
+	}
+	for _, p := range extra {
 		if _, err := os.Lstat(p); err == nil {
 			if _, set := s.files[p]; !set {
 				s.files[p] = lockfmt.RoleSystem

@@ -200,13 +200,14 @@ func TestStackDebianSklearn(t *testing.T) {
 
 	// Files: symlink chains, the interpreter, stdlib, packages, system files.
 	want := map[string]lockfmt.File{
-		"/lib":                                             {Type: lockfmt.TypeSymlink, Target: "usr/lib", Role: lockfmt.RoleSystem},
-		"/usr/bin/python3":                                 {Type: lockfmt.TypeSymlink, Target: "python3.11", Role: lockfmt.RoleInterpreter},
-		"/usr/bin/python3.11":                              {Type: lockfmt.TypeFile, Role: lockfmt.RoleInterpreter},
-		"/usr/lib/python3.11/os.py":                        {Type: lockfmt.TypeFile, Role: lockfmt.RoleInterpreter},
-		"/usr/share/zoneinfo/UTC":                          {Type: lockfmt.TypeSymlink, Target: "Etc/UTC", Role: lockfmt.RoleSystem},
-		"/usr/share/zoneinfo/Etc/UTC":                      {Type: lockfmt.TypeFile, Role: lockfmt.RoleSystem},
-		"/usr/lib/x86_64-linux-gnu/libblas.so.3":           {Type: lockfmt.TypeSymlink, Target: "/etc/alternatives/libblas.so.3-x86_64-linux-gnu", Role: lockfmt.RoleSystem},
+		"/lib":                                   {Type: lockfmt.TypeSymlink, Target: "usr/lib", Role: lockfmt.RoleSystem},
+		"/bin":                                   {Type: lockfmt.TypeSymlink, Target: "usr/bin", Role: lockfmt.RoleSystem},
+		"/usr/bin/python3":                       {Type: lockfmt.TypeSymlink, Target: "python3.11", Role: lockfmt.RoleInterpreter},
+		"/usr/bin/python3.11":                    {Type: lockfmt.TypeFile, Role: lockfmt.RoleInterpreter},
+		"/usr/lib/python3.11/os.py":              {Type: lockfmt.TypeFile, Role: lockfmt.RoleInterpreter},
+		"/usr/share/zoneinfo/UTC":                {Type: lockfmt.TypeSymlink, Target: "Etc/UTC", Role: lockfmt.RoleSystem},
+		"/usr/share/zoneinfo/Etc/UTC":            {Type: lockfmt.TypeFile, Role: lockfmt.RoleSystem},
+		"/usr/lib/x86_64-linux-gnu/libblas.so.3": {Type: lockfmt.TypeSymlink, Target: "/etc/alternatives/libblas.so.3-x86_64-linux-gnu", Role: lockfmt.RoleSystem},
 		"/etc/alternatives/libblas.so.3-x86_64-linux-gnu":  {Type: lockfmt.TypeSymlink, Role: lockfmt.RoleSystem},
 		"/usr/lib/python3/dist-packages/numpy/__init__.py": {Type: lockfmt.TypeFile, Role: lockfmt.RolePackages},
 		filepath.Join(fx.site, "demo_pkg/core.py"):         {Type: lockfmt.TypeFile, Role: lockfmt.RolePackages},
