@@ -193,6 +193,9 @@ func startError(err error, res *engine.ContainerResult) error {
 	if strings.Contains(err.Error(), "no such file or directory") || strings.Contains(err.Error(), "executable file not found") {
 		return fmt.Errorf("%w: %v", ErrDidNotStart, err)
 	}
+	if strings.Contains(err.Error(), "could not select device driver") {
+		return fmt.Errorf("this Docker Engine cannot pass GPUs to containers (no NVIDIA container runtime): install the NVIDIA Container Toolkit, or replay with --gpus none (results may then differ): %w", err)
+	}
 	if strings.Contains(err.Error(), "no space left on device") {
 		return fmt.Errorf("the Docker Engine ran out of disk space (free space with \"docker system prune\"): %w", err)
 	}
