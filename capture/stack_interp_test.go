@@ -16,6 +16,7 @@ import (
 // against its own libpython through an absolute RUNPATH.
 func TestStackPyenvInterpreter(t *testing.T) {
 	const pyenv = "/root/.pyenv/versions/3.11.7/bin/python3.11"
+	require.FileExists(t, pyenv, "this test needs pyenv's CPython 3.11.7 built with --enable-shared (pyenv install 3.11.7)")
 	wd := t.TempDir()
 	reports := probeRun(t, pyenv, wd, "import json, decimal, six; print(json.dumps([1]))")
 	m := gather(t, reports, wd, stackHashes)
