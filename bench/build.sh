@@ -14,6 +14,9 @@ export XDG_CACHE_HOME="$work/cache"
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 
 now() { date +%s.%N; }
+# cpu FILE CMD...: run CMD, append its user+sys CPU seconds to FILE.
+cpu() { local f=$1; shift; /usr/bin/time -f '%U %S' -a -o "$f" "$@"; }
+cpusum() { awk '{ s = $1 + $2 } END { printf "%.2f", s }' "$1"; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 mb() { awk -v n="$1" 'BEGIN { printf "%.1f MB", n / 1e6 }'; }
 sum() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(sum(l[sys.argv[2]] for l in d["layers"]))' "$1" "$2"; }
@@ -25,8 +28,8 @@ cd "$work/exp"
 "$work/repro" capture -- /usr/bin/python3 train.py >/dev/null 2>&1
 
 # repro build: cold (no layer cache, every file read and checked), then cached.
-t0=$(now); "$work/repro" build --no-load --tar "$work/cold.tar" --json >"$work/cold.json"; t1=$(now)
-"$work/repro" build --no-load --tar "$work/cached.tar" --json >"$work/cached.json"; t2=$(now)
+t0=$(now); cpu "$work/cold.cpu" "$work/repro" build --no-load --tar "$work/cold.tar" --json >"$work/cold.json"; t1=$(now)
+cpu "$work/cached.cpu" "$work/repro" build --no-load --tar "$work/cached.tar" --json >"$work/cached.json"; t2=$(now)
 cmp "$work/cold.tar" "$work/cached.tar"
 # Loading into Docker, for reference (cached layers).
 t3=$(now); "$work/repro" build --json >"$work/load.json"; t4=$(now)
@@ -35,7 +38,7 @@ docker rmi -f "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))
 # ReproZip: trace, then pack.
 cd "$work/exp"
 t5=$(now); reprozip trace --overwrite -d "$work/rz" /usr/bin/python3 train.py >/dev/null 2>&1; t6=$(now)
-reprozip pack -d "$work/rz" "$work/exp.rpz" >/dev/null 2>&1; t7=$(now)
+cpu "$work/pack.cpu" reprozip pack -d "$work/rz" "$work/exp.rpz" >/dev/null 2>&1; t7=$(now)
 
 cold=$(secs "$t0" "$t1"); cached=$(secs "$t1" "$t2"); load=$(secs "$t3" "$t4")
 trace=$(secs "$t5" "$t6"); pack=$(secs "$t6" "$t7")
@@ -46,8 +49,12 @@ files=$(sum "$work/cold.json" files)
 printf '%-40s %10s\n' "repro build, cold (s)" "$cold"
 printf '%-40s %10s\n' "repro build, cached layers (s)" "$cached"
 printf '%-40s %10s\n' "repro build + docker load, cached (s)" "$load"
+printf '%-40s %10s\n' "repro build, cold, CPU user+sys (s)" "$(cpusum "$work/cold.cpu")"
+printf '%-40s %10s\n' "repro build, cached, CPU user+sys (s)" "$(cpusum "$work/cached.cpu")"
 printf '%-40s %10s\n' "reprozip trace (s)" "$trace"
 printf '%-40s %10s\n' "reprozip pack (s)" "$pack"
+printf '%-40s %10s\n' "reprozip pack, CPU user+sys (s)" "$(cpusum "$work/pack.cpu")"
+printf '%-40s %10s\n' "load average (1 min) at the end" "$(cut -d' ' -f1 /proc/loadavg)"
 printf '%-40s %10s\n' "cold build / reprozip pack" "$(awk -v a="$cold" -v b="$pack" 'BEGIN { printf "%.3f", a / b }')"
 printf '%-40s %10s\n' "cached build / reprozip pack" "$(awk -v a="$cached" -v b="$pack" 'BEGIN { printf "%.3f", a / b }')"
 printf '%-40s %10s\n' "image files" "$files"

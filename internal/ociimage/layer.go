@@ -2,7 +2,6 @@ package ociimage
 
 import (
 	"bufio"
-	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -12,14 +11,20 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/klauspost/compress/gzip"
 )
 
-// GzipLevel is the one gzip level repro uses for layers.
+// GzipLevel is the one gzip level repro uses for layers, with the gzip of
+// github.com/klauspost/compress at the version go.mod pins (its level 1 is
+// about 1.7 times faster than the standard library's at the same ratio; its
+// output is fixed for a given version, like the standard library's for a
+// given toolchain). The header carries no name and no time.
 const GzipLevel = gzip.BestSpeed
 
 // Layer is a built layer: a gzip file on disk with its digests. It
@@ -109,7 +114,7 @@ type LayerOptions struct {
 // decides the layer's bytes.
 func CacheKey(entries []Entry, mtime time.Time) string {
 	h := sha256.New()
-	fmt.Fprintf(h, "repro-layer-v1\n%s\ngzip %d\nmtime %d\n", runtime.Version(), GzipLevel, mtime.Unix())
+	fmt.Fprintf(h, "repro-layer-v2\n%s\n%s gzip %d\nmtime %d\n", runtime.Version(), compressVersion, GzipLevel, mtime.Unix())
 	for i := range entries {
 		e := &entries[i]
 		d := e.Digest
@@ -247,3 +252,16 @@ func storeCached(dir, key string, l *Layer) error {
 	}
 	return nil
 }
+
+// compressVersion is the version of the compressor module, part of the
+// layer cache key.
+var compressVersion = func() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range bi.Deps {
+			if d.Path == "github.com/klauspost/compress" {
+				return d.Path + "@" + d.Version
+			}
+		}
+	}
+	return "github.com/klauspost/compress@unknown"
+}()
