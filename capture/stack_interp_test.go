@@ -127,6 +127,14 @@ func TestStackCondaPrefix(t *testing.T) {
 	assert.Equal(t, "0f3a6c3e1b2d4e5f60718293a4b5c6d7", conda.MD5)
 	assert.True(t, conda.Imported)
 	assert.Empty(t, conda.Modified)
+	var pip *lockfmt.Package
+	for i := range m.Packages {
+		if strings.HasSuffix(m.Packages[i].Location, ".dist-info") {
+			pip = &m.Packages[i]
+		}
+	}
+	require.NotNil(t, pip, "the .dist-info of the conda package")
+	assert.Equal(t, "conda:conda-forge", pip.Source)
 	lt := pkgNamed(m, "libtiny")
 	require.NotNil(t, lt)
 	assert.False(t, lt.Imported)

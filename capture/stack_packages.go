@@ -24,6 +24,7 @@ func (s *stackState) packages() error {
 		if err != nil {
 			return fmt.Errorf("reading conda-meta: %w", err)
 		}
+		pydist.AttributeConda(dists, conda)
 		dists = append(dists, conda...)
 	}
 	known, err := pydist.Check(dists, s.opts.Hashes)

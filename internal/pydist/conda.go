@@ -114,3 +114,27 @@ func CondaChannel(ch string) string {
 	}
 	return strings.Join(parts, "/")
 }
+
+// AttributeConda gives each distribution whose metadata a conda package
+// installed (a .dist-info listed in its conda-meta files) the conda
+// package's source, "conda:<channel>", instead of the "index" an
+// INSTALLER file alone suggests.
+func AttributeConda(dists, conda []*Dist) {
+	owner := map[string]*Dist{}
+	for _, c := range conda {
+		for _, f := range c.Files {
+			owner[f] = c
+		}
+	}
+	for _, d := range dists {
+		if d.FileList == "conda-meta" {
+			continue
+		}
+		for _, name := range []string{"METADATA", "PKG-INFO", "INSTALLER", "RECORD"} {
+			if c := owner[filepath.Join(d.Location, name)]; c != nil {
+				d.Source = c.Source
+				break
+			}
+		}
+	}
+}
