@@ -52,6 +52,13 @@ func gatherStack(ctx context.Context, reports []ProbeReport, m *lockfmt.Manifest
 	if opts.GPUTimeout == 0 {
 		opts.GPUTimeout = 10 * time.Second
 	}
+	var warnMu sync.Mutex // the steps below warn from three goroutines
+	warn := opts.Warn
+	opts.Warn = func(format string, args ...any) {
+		warnMu.Lock()
+		defer warnMu.Unlock()
+		warn(format, args...)
+	}
 	gpuDone := make(chan struct{})
 	go func() {
 		defer close(gpuDone)
@@ -66,13 +73,6 @@ func gatherStack(ctx context.Context, reports []ProbeReport, m *lockfmt.Manifest
 	}()
 	defer func() { <-gpuDone }()
 
-	var warnMu sync.Mutex // the steps below warn from two goroutines
-	warn := opts.Warn
-	opts.Warn = func(format string, args ...any) {
-		warnMu.Lock()
-		defer warnMu.Unlock()
-		warn(format, args...)
-	}
 	s := &stackState{opts: opts, m: m, reports: reports, files: map[string]string{}, interp: map[string]bool{}}
 	if db, err := dpkg.Open("/"); err == nil {
 		s.dpkg = db
