@@ -6,10 +6,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/repro-ml/repro/internal/publish"
 	"github.com/repro-ml/repro/lockfmt"
 	"golang.org/x/crypto/ssh"
@@ -224,6 +226,12 @@ func (a *app) registryError(err error) error {
 		a.hintf("repro sends credentials and experiments over HTTPS only, except to a registry on this machine with --insecure")
 		return &exitError{code: exitUsage}
 	default:
+		var terr *transport.Error
+		if errors.As(err, &terr) && (terr.StatusCode == http.StatusUnauthorized || terr.StatusCode == http.StatusForbidden) {
+			a.errorf("%v", err)
+			a.hintf("log in first (docker login REGISTRY): repro uses the Docker config and its credential helpers")
+			return &exitError{code: exitUsage}
+		}
 		return err
 	}
 	return &exitError{code: exitDiffer}

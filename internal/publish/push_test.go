@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -191,4 +192,33 @@ func TestPushPullHTTPS(t *testing.T) {
 	_, err = Push(context.Background(), img, testManifest, testSig, host+"/lab/tls:v2", PushOptions{})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "certificate")
+}
+
+// TestCredentialsFromDockerConfig pushes to a registry behind a login with
+// the credentials "docker login" leaves in $DOCKER_CONFIG/config.json, and
+// fails clearly without them.
+func TestCredentialsFromDockerConfig(t *testing.T) {
+	host, caFile := registrytest.DistributionAuth(t, "alice", "s3cret")
+	pemBytes, err := os.ReadFile(caFile)
+	require.NoError(t, err)
+	pool := x509.NewCertPool()
+	require.True(t, pool.AppendCertsFromPEM(pemBytes))
+	tr := remote.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: pool}
+	o := Options{Transport: tr}
+	img := testImage(t, 512, "auth")
+
+	cfgDir := t.TempDir()
+	t.Setenv("DOCKER_CONFIG", cfgDir)
+	_, err = Push(context.Background(), img, testManifest, testSig, host+"/lab/auth:v1", PushOptions{Options: o})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "401 Unauthorized")
+
+	auth := base64.StdEncoding.EncodeToString([]byte("alice:s3cret"))
+	require.NoError(t, os.WriteFile(filepath.Join(cfgDir, "config.json"), []byte(`{"auths":{"`+host+`":{"auth":"`+auth+`"}}}`), 0o600))
+	res, err := Push(context.Background(), img, testManifest, testSig, host+"/lab/auth:v1", PushOptions{Options: o})
+	require.NoError(t, err)
+	p, err := FetchManifest(context.Background(), host+"/lab/auth:v1", PullOptions{Options: o, Verify: acceptSig})
+	require.NoError(t, err)
+	assert.Equal(t, res.Ref, p.Ref)
 }

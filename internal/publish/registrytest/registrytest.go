@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/registry"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // DockerRegistryBin is the Distribution registry binary the real-server
@@ -52,7 +53,7 @@ func InMemory(t testing.TB, referrers bool) string {
 // The test fails when the binary is missing (install docker-registry).
 func Distribution(t testing.TB) string {
 	t.Helper()
-	host, _ := distribution(t, false)
+	host, _ := distribution(t, false, "", "")
 	return host
 }
 
@@ -61,10 +62,18 @@ func Distribution(t testing.TB) string {
 // file, which clients trust through SSL_CERT_FILE (Go on Linux reads it).
 func DistributionTLS(t testing.TB) (host, caFile string) {
 	t.Helper()
-	return distribution(t, true)
+	return distribution(t, true, "", "")
 }
 
-func distribution(t testing.TB, useTLS bool) (string, string) {
+// DistributionAuth is DistributionTLS requiring HTTP basic authentication
+// as user with password (an htpasswd file, as registries behind a login
+// have), for testing credentials from the Docker config.
+func DistributionAuth(t testing.TB, user, password string) (host, caFile string) {
+	t.Helper()
+	return distribution(t, true, user, password)
+}
+
+func distribution(t testing.TB, useTLS bool, user, password string) (string, string) {
 	t.Helper()
 	if _, err := os.Stat(DockerRegistryBin); err != nil {
 		t.Fatalf("the real-registry tests need %s: apt-get install docker-registry (%v)", DockerRegistryBin, err)
@@ -98,6 +107,17 @@ http:
 		client = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 		scheme = "https"
 	}
+	if user != "" {
+		hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
+		if err != nil {
+			t.Fatal(err)
+		}
+		htpasswd := filepath.Join(dir, "htpasswd")
+		if err := os.WriteFile(htpasswd, []byte(user+":"+string(hash)+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg += fmt.Sprintf("auth:\n  htpasswd:\n    realm: repro-test\n    path: %s\n", htpasswd)
+	}
 	cfgPath := filepath.Join(dir, "config.yml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
@@ -124,7 +144,7 @@ http:
 		resp, err := client.Get(scheme + "://" + addr + "/v2/")
 		if err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			if resp.StatusCode == http.StatusOK || user != "" && resp.StatusCode == http.StatusUnauthorized {
 				return addr, caFile
 			}
 		}
