@@ -221,4 +221,14 @@ func TestCredentialsFromDockerConfig(t *testing.T) {
 	p, err := FetchManifest(context.Background(), host+"/lab/auth:v1", PullOptions{Options: o, Verify: acceptSig})
 	require.NoError(t, err)
 	assert.Equal(t, res.Ref, p.Ref)
+
+	// A credential helper (docker-credential-<name> on PATH), as Docker
+	// Desktop, pass or cloud logins install.
+	bin := t.TempDir()
+	helper := "#!/bin/sh\n[ \"$1\" = get ] || exit 1\nread server\nprintf '{\"ServerURL\":\"%s\",\"Username\":\"alice\",\"Secret\":\"s3cret\"}' \"$server\"\n"
+	require.NoError(t, os.WriteFile(filepath.Join(bin, "docker-credential-repro-test"), []byte(helper), 0o755))
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	require.NoError(t, os.WriteFile(filepath.Join(cfgDir, "config.json"), []byte(`{"credHelpers":{"`+host+`":"repro-test"}}`), 0o600))
+	_, err = Push(context.Background(), testImage(t, 512, "helper"), testManifest, testSig, host+"/lab/auth:v2", PushOptions{Options: o})
+	require.NoError(t, err)
 }
