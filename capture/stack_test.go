@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -100,7 +101,8 @@ var (
 // sklearnFixture runs stackScript once per test binary with Debian's python.
 func sklearnFixture(t testing.TB) stackFixture {
 	sklearnOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "repro-stack-")
+		removeStaleStackFixtures()
+		dir, err := os.MkdirTemp("", fmt.Sprintf("repro-stack-%d-", os.Getpid()))
 		require.NoError(t, err)
 		wd := filepath.Join(dir, "work")
 		require.NoError(t, os.Mkdir(wd, 0o755))
@@ -111,6 +113,22 @@ func sklearnFixture(t testing.TB) stackFixture {
 	})
 	require.NotEmpty(t, sklearnFix.reports, "the fixture run failed earlier")
 	return sklearnFix
+}
+
+// removeStaleStackFixtures deletes the fixture directories of test
+// processes that have exited (the shared fixture outlives any one test, so
+// no test can clean it up).
+func removeStaleStackFixtures() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "repro-stack-*-*"))
+	for _, d := range dirs {
+		var pid int
+		if _, err := fmt.Sscanf(filepath.Base(d), "repro-stack-%d-", &pid); err != nil || pid <= 0 {
+			continue
+		}
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			os.RemoveAll(d)
+		}
+	}
 }
 
 func pyPrint(t *testing.T, python, expr string) string {
