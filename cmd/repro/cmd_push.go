@@ -19,7 +19,7 @@ import (
 
 func pushCmd() *command {
 	var key, cosignKey, image, title, author string
-	var insecure, unsigned, asJSON bool
+	var insecure, unsigned, noCheck, asJSON bool
 	return &command{
 		name:    "push",
 		summary: "publish the image and the signed manifest to an OCI registry",
@@ -45,6 +45,7 @@ Examples:
 			fs.StringVar(&key, "key", "", "SSH `KEY` that signs the manifest when manifest.toml.sig is missing, or must have made it")
 			fs.StringVar(&cosignKey, "cosign-key", "", "ECDSA P-256 private key (`PEM` PKCS#8 or an ssh-keygen ecdsa key) to sign the image for cosign")
 			fs.StringVar(&image, "image", "", "push this image (OCI layout `DIR` or archive from \"repro build --tar\") instead of building it")
+			fs.BoolVar(&noCheck, "no-image-check", false, "push --image without checking it against the manifest (replay still checks it)")
 			fs.BoolVar(&insecure, "insecure", false, "allow plain HTTP to a registry on this machine (localhost, 127.0.0.1, ::1)")
 			fs.BoolVar(&unsigned, "insecure-unsigned", false, "push a manifest without signature (readers cannot verify it)")
 			fs.StringVar(&title, "title", "", "title for the citation (default: the experiment's command)")
@@ -87,7 +88,7 @@ Examples:
 					return err
 				}
 			}
-			img, cleanup, err := a.imageForPush(ctx, image, m, mbytes)
+			img, cleanup, err := a.imageForPush(ctx, image, noCheck, m, mbytes)
 			if err != nil {
 				return err
 			}

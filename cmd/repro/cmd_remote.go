@@ -104,15 +104,25 @@ func jobCPUs(m *lockfmt.Manifest) int {
 	return n
 }
 
-// imageForPush opens --image (an OCI layout or image tar), or builds the
-// image from the manifest as "repro build" does (same layer cache, same
-// SOURCE_DATE_EPOCH), so that the pushed digest is the built one. The
-// returned function releases the build's temporary files.
-func (a *app) imageForPush(ctx context.Context, src string, m *lockfmt.Manifest, mbytes []byte) (v1.Image, func(), error) {
+// imageForPush opens --image (an OCI layout or image tar) and, unless
+// noCheck, checks it against the manifest file by file so that an image
+// built from something else is never published under this manifest; or it
+// builds the image from the manifest as "repro build" does (same layer
+// cache, same SOURCE_DATE_EPOCH), so that the pushed digest is the built
+// one. The returned function releases the build's temporary files.
+func (a *app) imageForPush(ctx context.Context, src string, noCheck bool, m *lockfmt.Manifest, mbytes []byte) (v1.Image, func(), error) {
 	if src != "" {
 		img, err := ociimage.Open(src)
 		if err != nil {
 			return nil, nil, &exitError{code: exitUsage, err: err}
+		}
+		if !noCheck {
+			a.infof("checking %s against the manifest", src)
+			if err := replay.VerifyImage(ctx, img, m, mbytes); err != nil {
+				a.errorf("%s does not match the manifest: %v", src, err)
+				a.hintf("rebuild it with \"repro build --tar FILE manifest.toml\", or push without --image to build it now")
+				return nil, nil, &exitError{code: exitDiffer}
+			}
 		}
 		return img, func() {}, nil
 	}

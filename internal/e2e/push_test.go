@@ -48,6 +48,15 @@ func TestPushReplayFromRegistry(t *testing.T) {
 	require.NoError(t, json.Unmarshal(out, &first), "%s", out)
 	require.True(t, strings.HasPrefix(first.Ref, ref+"@sha256:"), first.Ref)
 
+	// "repro build --tar" gives the same image; pushing it checks it against
+	// the manifest and sends no layer again.
+	run(t, env, dir, bin, "build", "--no-load", "--tar", filepath.Join(home, "exp.tar"), "manifest.toml")
+	var fromTar pushJSON
+	out = run(t, env, dir, bin, "push", "--json", "--image", filepath.Join(home, "exp.tar"), "manifest.toml", ref+":v1-tar")
+	require.NoError(t, json.Unmarshal(out, &fromTar), "%s", out)
+	assert.Equal(t, first.Ref, fromTar.Ref, "push builds the image repro build builds")
+	assert.Less(t, fromTar.BytesSent, int64(64<<10))
+
 	// The cosign signature verifies over the exact payload with the SSH key.
 	pemKey, err := os.ReadFile(key)
 	require.NoError(t, err)
