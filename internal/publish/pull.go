@@ -29,6 +29,9 @@ var (
 const (
 	maxManifestBlob = 256 << 20
 	maxSmallBlob    = 1 << 20
+	// maxCandidates bounds how many referrers are fetched and examined, so
+	// that a hostile referrers list cannot cause unbounded requests.
+	maxCandidates = 32
 )
 
 // Verifier checks a detached signature over the exact manifest bytes, for
@@ -142,6 +145,7 @@ func findArtifacts(dref name.Digest, ropts []remote.Option) ([]found, error) {
 		return nil, fmt.Errorf("listing the referrers of %s: %w", dref, err)
 	}
 	var out []found
+	examined := 0
 	for _, d := range im.Manifests {
 		// Registries report artifactType, or the config media type when
 		// they fill it from the config (ggcr's in-memory registry does).
@@ -152,6 +156,9 @@ func findArtifacts(dref name.Digest, ropts []remote.Option) ([]found, error) {
 		}
 		if d.MediaType != types.OCIManifestSchema1 {
 			continue
+		}
+		if examined++; examined > maxCandidates {
+			return nil, fmt.Errorf("more than %d referrers of %s could be repro manifests; refusing to examine them all", maxCandidates, dref)
 		}
 		f, err := fetchArtifact(dref, d.Digest, ropts)
 		if err != nil {
