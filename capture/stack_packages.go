@@ -15,12 +15,13 @@ import (
 // directories (and conda prefix), marks the ones the run imported and adds
 // all files of those to Files.
 func (s *stackState) packages() error {
-	dists, err := pydist.Scan(s.siteDirs, pydist.Options{DPKG: s.dpkg})
+	popts := pydist.Options{DPKG: s.dpkg, Warn: s.opts.Warn}
+	dists, err := pydist.Scan(s.siteDirs, popts)
 	if err != nil {
 		return fmt.Errorf("listing installed distributions: %w", err)
 	}
 	if len(s.reports) > 0 && pydist.IsCondaPrefix(s.reports[0].Prefix) {
-		conda, err := pydist.ScanConda(s.reports[0].Prefix)
+		conda, err := pydist.ScanConda(s.reports[0].Prefix, popts)
 		if err != nil {
 			return fmt.Errorf("reading conda-meta: %w", err)
 		}

@@ -37,8 +37,9 @@ func IsCondaPrefix(prefix string) bool {
 
 // ScanConda lists the packages recorded in prefix/conda-meta/*.json, sorted
 // by name. Files are relative to prefix; each file with a sha256 in
-// paths_data is verified by Check. No conda binary is needed.
-func ScanConda(prefix string) ([]*Dist, error) {
+// paths_data is verified by Check. No conda binary is needed. A record that
+// does not parse is skipped (and reported through opts.Warn).
+func ScanConda(prefix string, opts Options) ([]*Dist, error) {
 	jsons, err := filepath.Glob(filepath.Join(prefix, "conda-meta", "*.json"))
 	if err != nil {
 		return nil, err
@@ -51,7 +52,8 @@ func ScanConda(prefix string) ([]*Dist, error) {
 		}
 		d, err := ParseCondaMeta(b, prefix)
 		if err != nil {
-			return nil, fmt.Errorf("reading %s: %w", j, err)
+			opts.warn("conda package record %s skipped: %v", j, err)
+			continue
 		}
 		d.Location = j
 		out = append(out, d)

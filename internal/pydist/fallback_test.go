@@ -1,6 +1,7 @@
 package pydist
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -56,4 +57,35 @@ func TestFileListFallbacks(t *testing.T) {
 		assert.NotContains(t, f, "__pycache__")
 		assert.NotContains(t, f, "/etc")
 	}
+}
+
+// TestDamagedMetadataWarns: damaged metadata degrades one distribution,
+// never the scan.
+func TestDamagedMetadataWarns(t *testing.T) {
+	root := t.TempDir()
+	site := filepath.Join(root, "site-packages")
+	w := func(rel, body string) {
+		p := filepath.Join(root, rel)
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.WriteFile(p, []byte(body), 0o644))
+	}
+	w("site-packages/nameless-1.0.dist-info/METADATA", "Metadata-Version: 2.1\n")
+	w("site-packages/badrec-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: badrec\nVersion: 1.0\n")
+	w("site-packages/badrec-1.0.dist-info/RECORD", "\"unterminated\n")
+	w("conda-meta/ok-1-0.json", `{"name": "ok", "version": "1", "build": "0", "channel": "defaults", "files": []}`)
+	w("conda-meta/broken-1-0.json", `{"name": `)
+	var warns []string
+	opts := Options{Warn: func(f string, a ...any) { warns = append(warns, fmt.Sprintf(f, a...)) }}
+	ds, err := Scan([]string{site}, opts)
+	require.NoError(t, err)
+	require.Len(t, ds, 1)
+	assert.Equal(t, "top_level.txt", ds[0].FileList)
+	cs, err := ScanConda(root, opts)
+	require.NoError(t, err)
+	require.Len(t, cs, 1)
+	assert.Equal(t, "conda:defaults", cs[0].Source)
+	require.Len(t, warns, 3)
+	assert.Contains(t, warns[0], "RECORD")
+	assert.Contains(t, warns[1], "nameless-1.0.dist-info")
+	assert.Contains(t, warns[2], "broken-1-0.json")
 }

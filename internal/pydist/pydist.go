@@ -73,6 +73,15 @@ type Options struct {
 	// DPKG is the dpkg database used to find Debian-owned distributions; nil
 	// when the host has none.
 	DPKG *dpkg.DB
+	// Warn, when set, hears about distributions skipped or degraded because
+	// their metadata is damaged (unreadable METADATA, malformed RECORD).
+	Warn func(format string, args ...any)
+}
+
+func (o Options) warn(format string, args ...any) {
+	if o.Warn != nil {
+		o.Warn(format, args...)
+	}
 }
 
 // Scan lists the distributions in siteDirs, in the order given (earlier
@@ -143,7 +152,8 @@ func readDist(site, meta string, opts Options) (*Dist, error) {
 	}
 	raw, ver, err := ParseMetadata(b)
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", metaFile, err)
+		opts.warn("distribution at %s skipped: reading %s: %v", meta, metaFile, err)
+		return nil, nil
 	}
 	d := &Dist{Name: Normalize(raw), RawName: raw, Version: ver, SiteDir: site, Location: meta}
 	if fi.IsDir() {
@@ -175,7 +185,11 @@ func readDist(site, meta string, opts Options) (*Dist, error) {
 		if b, err := os.ReadFile(filepath.Join(meta, "RECORD")); err == nil {
 			recs, err := ParseRecord(b)
 			if err != nil {
-				return nil, fmt.Errorf("reading %s: %w", filepath.Join(meta, "RECORD"), err)
+				opts.warn("%s %s: files guessed: reading %s: %v", d.Name, d.Version, filepath.Join(meta, "RECORD"), err)
+				d.FileList = "top_level.txt"
+				d.Files = topLevelFiles(site, meta, true)
+				d.finish()
+				return d, nil
 			}
 			d.FileList = "RECORD"
 			d.expected = map[string]string{}

@@ -172,7 +172,7 @@ func TestCondaFixture(t *testing.T) {
 	prefix, err := filepath.Abs("../../testdata/conda-env")
 	require.NoError(t, err)
 	require.True(t, IsCondaPrefix(prefix))
-	ds, err := ScanConda(prefix)
+	ds, err := ScanConda(prefix, Options{})
 	require.NoError(t, err)
 	require.Len(t, ds, 2)
 	_, err = Check(ds, hashcache.New())
