@@ -168,14 +168,15 @@ func readDist(site, meta string, opts Options) (*Dist, error) {
 	}
 	if opts.DPKG != nil {
 		pkg, ok, err := opts.DPKG.Owner(meta)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			if err := d.fromDpkg(opts.DPKG, pkg); err != nil {
-				return nil, err
+		if err == nil && ok {
+			saved := *d
+			if err = d.fromDpkg(opts.DPKG, pkg); err == nil {
+				return d, nil
 			}
-			return d, nil
+			*d = saved
+		}
+		if err != nil {
+			opts.warn("%s %s: dpkg database not usable, RECORD used instead: %v", d.Name, d.Version, err)
 		}
 	}
 	if d.Source == "" && d.Installer != "" {
