@@ -2,6 +2,7 @@ package ociimage
 
 import (
 	"bufio"
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -17,15 +18,15 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
-	"github.com/klauspost/compress/gzip"
 )
 
-// GzipLevel is the one gzip level repro uses for layers, with the gzip of
-// github.com/klauspost/compress at the version go.mod pins (its level 1 is
-// about 1.7 times faster than the standard library's at the same ratio; its
-// output is fixed for a given version, like the standard library's for a
-// given toolchain). The header carries no name and no time.
-const GzipLevel = gzip.BestSpeed
+// GzipLevel is the one compression level repro uses for layers, with the
+// deflate of github.com/klauspost/compress at the version go.mod pins (its
+// level 1 is about 1.7 times faster than the standard library's at the same
+// ratio; its output is fixed for a given version, like the standard
+// library's for a given toolchain), run on all CPUs (see gzipChunk). The
+// gzip header carries no name and no time.
+const GzipLevel = 1
 
 // Layer is a built layer: a gzip file on disk with its digests. It
 // implements v1.Layer without holding the layer in memory.
@@ -114,7 +115,7 @@ type LayerOptions struct {
 // decides the layer's bytes.
 func CacheKey(entries []Entry, mtime time.Time) string {
 	h := sha256.New()
-	fmt.Fprintf(h, "repro-layer-v2\n%s\n%s gzip %d\nmtime %d\n", runtime.Version(), compressVersion, GzipLevel, mtime.Unix())
+	fmt.Fprintf(h, "repro-layer-v3\n%s\n%s gzip %d chunk %d\nmtime %d\n", runtime.Version(), compressVersion, GzipLevel, gzipChunk, mtime.Unix())
 	for i := range entries {
 		e := &entries[i]
 		d := e.Digest
@@ -169,13 +170,11 @@ func BuildLayer(entries []Entry, opts LayerOptions) (*Layer, error) {
 	}()
 	digest, gzCount := sha256.New(), &countWriter{}
 	bw := bufio.NewWriterSize(io.MultiWriter(f, digest, gzCount), 1<<20)
-	zw, err := gzip.NewWriterLevel(bw, GzipLevel)
-	if err != nil {
-		return nil, err
-	}
+	zw := newParallelGzip(bw, GzipLevel)
 	diffID, tarCount := sha256.New(), &countWriter{}
 	st, err := WriteTar(io.MultiWriter(zw, diffID, tarCount), entries, opts.MTime)
 	if err != nil {
+		zw.Close()
 		return nil, err
 	}
 	if err := zw.Close(); err != nil {
