@@ -42,6 +42,7 @@ func (s *stackState) packages() error {
 		}
 	}
 	s.installed = map[string]string{}
+	areas := s.pyAreas()
 	for _, d := range dists {
 		imported := false
 		for _, f := range d.Files {
@@ -60,7 +61,11 @@ func (s *stackState) packages() error {
 		}
 		if imported {
 			for _, f := range d.Files {
-				s.files[f] = lockfmt.RolePackages
+				// RECORD is untrusted: only the interpreter's trees and the
+				// system directories, never a user's other files.
+				if stkUnderAny(f, areas) || stkUnderAny(f, stkSystemDirs) {
+					s.files[f] = lockfmt.RolePackages
+				}
 			}
 		}
 	}

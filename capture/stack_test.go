@@ -270,7 +270,7 @@ func TestStackModifiedInstall(t *testing.T) {
 	rec := filepath.Join(site, "demo_pkg-1.0.dist-info/RECORD")
 	f, err := os.OpenFile(rec, os.O_APPEND|os.O_WRONLY, 0)
 	require.NoError(t, err)
-	_, err = f.WriteString("/etc/shadow,,\n../../../../../../etc/ssh/ssh_host_ed25519_key,,\n/proc/self/environ,,\n")
+	_, err = f.WriteString("/etc/shadow,,\n../../../../../../etc/ssh/ssh_host_ed25519_key,,\n/proc/self/environ,,\n/root/.profile,,\n")
 	require.NoError(t, err)
 	require.NoError(t, f.Close())
 	reports := append([]ProbeReport(nil), fx.reports...)
@@ -289,7 +289,7 @@ func TestStackModifiedInstall(t *testing.T) {
 	require.NotNil(t, demo)
 	assert.Empty(t, demo.Modified)
 	assert.Equal(t, "index", demo.Source)
-	for _, p := range []string{"/etc/shadow", "/etc/ssh/ssh_host_ed25519_key", "/proc/self/environ"} {
+	for _, p := range []string{"/etc/shadow", "/etc/ssh/ssh_host_ed25519_key", "/proc/self/environ", "/root/.profile"} {
 		assert.Nil(t, fileAt(m, p), p)
 	}
 	require.NotNil(t, fileAt(m, filepath.Join(site, "demo_pkg/core.py")))
