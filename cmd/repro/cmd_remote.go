@@ -214,7 +214,7 @@ func (a *app) printPush(o pushOutput) {
 	}
 	a.printf("manifest artifact %s (manifest %s)\n", r.ArtifactDigest, r.ManifestSHA256)
 	if r.CosignSignature != "" {
-		a.printf("cosign signature  %s\n", r.CosignSignature)
+		a.printf("cosign signature  %s (and bundle referrer %s)\n", r.CosignSignature, r.CosignBundle)
 	}
 	a.printf("sent %s\n\n", humanSize(r.BytesSent))
 	a.printf("Cite:\n  %s\n%s\n", strings.TrimSpace(r.Citation.Text), r.Citation.BibTeX)

@@ -81,7 +81,7 @@ func newArtifact(artifactType string, subject v1.Descriptor, annotations map[str
 			MediaType:   f.mediaType,
 			Digest:      ocidigest(h),
 			Size:        n,
-			Annotations: map[string]string{ocispec.AnnotationTitle: f.title},
+			Annotations: titleAnnotation(f.title),
 		})
 	}
 	a.raw, err = json.Marshal(m)
@@ -125,3 +125,10 @@ func (l *blobLayer) Size() (int64, error)                { return int64(len(l.b.
 func (l *blobLayer) MediaType() (types.MediaType, error) { return l.b.mediaType, nil }
 
 func ocidigest(h v1.Hash) digest.Digest { return digest.Digest(h.String()) }
+
+func titleAnnotation(title string) map[string]string {
+	if title == "" {
+		return nil
+	}
+	return map[string]string{ocispec.AnnotationTitle: title}
+}

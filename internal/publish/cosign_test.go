@@ -74,10 +74,53 @@ func TestCosignLayoutWithOpenSSL(t *testing.T) {
 	require.NoError(t, err, "%s", out)
 	assert.Contains(t, string(out), "Verified OK")
 
+	// The bundle referrer carries the same signature over DSSE's PAE of an
+	// in-toto statement about the image, with the manifest claim.
+	require.NotEmpty(t, res.CosignBundle)
+	idx, err := remote.Referrers(mustRef(t, res.Ref).Context().Digest(d.String()))
+	require.NoError(t, err)
+	im, err := idx.IndexManifest()
+	require.NoError(t, err)
+	var types []string
+	for _, m := range im.Manifests {
+		types = append(types, m.ArtifactType)
+	}
+	assert.ElementsMatch(t, []string{ArtifactType, BundleMediaType}, types)
+	bimg, err := remote.Image(mustRef(t, res.Ref[:len(res.Ref)-len(d.String())]+res.CosignBundle))
+	require.NoError(t, err)
+	bm, err := bimg.Manifest()
+	require.NoError(t, err)
+	assert.Equal(t, BundleMediaType, bm.ArtifactType)
+	assert.Equal(t, "dsse-envelope", bm.Annotations["dev.sigstore.bundle.content"])
+	assert.Equal(t, CosignSignPredicate, bm.Annotations["dev.sigstore.bundle.predicateType"])
+	require.Len(t, bm.Layers, 1)
+	bl, err := bimg.LayerByDigest(bm.Layers[0].Digest)
+	require.NoError(t, err)
+	bundle, err := readAllLimited(bl, maxSmallBlob)
+	require.NoError(t, err)
+	st, err := VerifyBundle(bundle, &key.PublicKey, d)
+	require.NoError(t, err)
+	assert.Equal(t, res.ManifestSHA256[len("sha256:"):], st.Subject[0].Annotations[ManifestClaim])
+	var b Bundle
+	require.NoError(t, json.Unmarshal(bundle, &b))
+	body, err := base64.StdEncoding.DecodeString(b.DSSEEnvelope.Payload)
+	require.NoError(t, err)
+	dsseSig, err := base64.StdEncoding.DecodeString(b.DSSEEnvelope.Signatures[0].Sig)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "pae.bin"), PAE(InTotoPayloadType, body), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "dsse.der"), dsseSig, 0o644))
+	cmd = exec.Command("openssl", "dgst", "-sha256", "-verify", "cosign.pub", "-signature", "dsse.der", "pae.bin")
+	cmd.Dir = dir
+	out, err = cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	assert.Equal(t, "DSSEv1 29 http://example.com/HelloWorld 11 hello world", string(PAE("http://example.com/HelloWorld", []byte("hello world"))), "the DSSE spec's test vector")
+
 	// Another key does not verify, in Go or with openssl.
 	other, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(t, err)
 	_, err = VerifyCosign(sigImg, &other.PublicKey, d.String())
+	require.Error(t, err)
+	_, err = VerifyBundle(bundle, &other.PublicKey, d)
 	require.Error(t, err)
 	otherPub, err := CosignPublicKeyPEM(&other.PublicKey)
 	require.NoError(t, err)

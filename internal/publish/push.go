@@ -44,6 +44,9 @@ type Result struct {
 	// CosignSignature is the cosign signature reference
 	// (registry/repo:sha256-<hex>.sig), when an image key was given.
 	CosignSignature string `json:"cosign_signature,omitempty"`
+	// CosignBundle is the digest of the Sigstore bundle referrer carrying
+	// the same signature, when an image key was given.
+	CosignBundle string `json:"cosign_bundle,omitempty"`
 	// BytesSent counts request body bytes sent to the registry, all
 	// requests included; blobs the registry already had cost nothing.
 	BytesSent int64 `json:"bytes_sent"`
@@ -53,7 +56,8 @@ type Result struct {
 
 // Push uploads img to ref (a tag; a bare repository means its "latest" tag),
 // then the manifest artifact (manifestBytes and sigBytes) with img as its
-// subject, then, with a cosign key, the image signature.
+// subject, then, with a cosign key, the image signature in both of cosign's
+// layouts: the legacy "sha256-<hex>.sig" tag and a Sigstore bundle referrer.
 func Push(ctx context.Context, img v1.Image, manifestBytes, sigBytes []byte, ref string, o PushOptions) (*Result, error) {
 	if len(manifestBytes) == 0 {
 		return nil, errors.New("the manifest is empty")
@@ -120,19 +124,9 @@ func Push(ctx context.Context, img v1.Image, manifestBytes, sigBytes []byte, ref
 		res.Tag = t.String()
 	}
 	if o.CosignKey != nil {
-		payload, err := SimpleSigningPayload(repo.String(), desc.Digest.String(), hex.EncodeToString(sum[:]))
-		if err != nil {
+		if res.CosignSignature, res.CosignBundle, err = signImage(repo, desc, hex.EncodeToString(sum[:]), o.CosignKey, ropts); err != nil {
 			return nil, err
 		}
-		sigImg, err := cosignSignatureImage(payload, o.CosignKey)
-		if err != nil {
-			return nil, err
-		}
-		sigTag := repo.Tag(SignatureTag(desc.Digest))
-		if err := remote.Write(sigTag, sigImg, ropts...); err != nil {
-			return nil, fmt.Errorf("pushing the image signature %s: %w", sigTag, err)
-		}
-		res.CosignSignature = sigTag.String()
 	}
 	res.BytesSent = c.sent.Load()
 	res.Citation = Cite(res, o.Cite)
@@ -154,4 +148,47 @@ func partialDescriptor(img v1.Image) (v1.Descriptor, error) {
 		return v1.Descriptor{}, fmt.Errorf("computing image manifest size: %w", err)
 	}
 	return v1.Descriptor{MediaType: mt, Digest: d, Size: n}, nil
+}
+
+// signImage pushes the image signature in both of cosign's layouts: the
+// legacy "sha256-<hex>.sig" tag, and the same signature as a Sigstore
+// bundle referrer, the format cosign v3 writes and prefers (once any bundle
+// refers to an image, cosign verifies only bundles). It returns the
+// signature tag and the bundle artifact's digest.
+func signImage(repo name.Repository, desc v1.Descriptor, manifestHex string, key *ecdsa.PrivateKey, ropts []remote.Option) (string, string, error) {
+	payload, err := SimpleSigningPayload(repo.String(), desc.Digest.String(), manifestHex)
+	if err != nil {
+		return "", "", err
+	}
+	sigImg, err := cosignSignatureImage(payload, key)
+	if err != nil {
+		return "", "", err
+	}
+	sigTag := repo.Tag(SignatureTag(desc.Digest))
+	if err := remote.Write(sigTag, sigImg, ropts...); err != nil {
+		return "", "", fmt.Errorf("pushing the image signature %s: %w", sigTag, err)
+	}
+	bundle, err := newBundle(desc.Digest, manifestHex, key)
+	if err != nil {
+		return "", "", err
+	}
+	bart, err := newArtifact(BundleMediaType, desc, map[string]string{
+		"dev.sigstore.bundle.content":       "dsse-envelope",
+		"dev.sigstore.bundle.predicateType": CosignSignPredicate,
+	}, file{data: bundle, mediaType: BundleMediaType})
+	if err != nil {
+		return "", "", err
+	}
+	bimg, err := bart.image()
+	if err != nil {
+		return "", "", err
+	}
+	bd, err := bimg.Digest()
+	if err != nil {
+		return "", "", err
+	}
+	if err := remote.Write(repo.Digest(bd.String()), bimg, ropts...); err != nil {
+		return "", "", fmt.Errorf("pushing the image signature bundle: %w", err)
+	}
+	return sigTag.String(), bd.String(), nil
 }
