@@ -1,7 +1,12 @@
 package publish
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+
 	"bytes"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"strings"
 	"testing"
 
@@ -72,6 +77,31 @@ func FuzzK8sJob(f *testing.F) {
 		}
 		if strings.Join(kinds, ",") != "NetworkPolicy,Job" {
 			t.Fatalf("documents %v in\n%s", kinds, y)
+		}
+	})
+}
+
+// FuzzVerifyBundle: arbitrary bundle bytes never panic and never verify
+// with a key that signed nothing.
+func FuzzVerifyBundle(f *testing.F) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		f.Fatal(err)
+	}
+	h := v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("ab", 32)}
+	good, err := newBundle(h, "", key)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Add([]byte(`{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","dsseEnvelope":{"payloadType":"application/vnd.in-toto+json","payload":"e30=","signatures":[{"sig":"AA=="}]}}`))
+	other, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if _, err := VerifyBundle(b, &other.PublicKey, h); err == nil {
+			t.Fatalf("verified with a key that signed nothing: %s", b)
 		}
 	})
 }
