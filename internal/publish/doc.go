@@ -7,8 +7,8 @@
 // list the artifact there; for the others the "sha256-<hex>" referrers tag
 // is kept up to date (the distribution-spec fallback), so Pull finds the
 // artifact either way. With an ECDSA P-256 key Push also signs the image in
-// cosign's legacy layout ("sha256-<hex>.sig"), which "cosign verify --key"
-// accepts without repro.
+// both of cosign's layouts, the legacy "sha256-<hex>.sig" tag and a Sigstore
+// bundle referrer, which "cosign verify --key" accepts without repro.
 //
 // Pull resolves a reference by tag or digest, records the digest, fetches the
 // image into a local OCI layout and the manifest artifact beside it, and

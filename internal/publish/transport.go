@@ -31,8 +31,8 @@ type Options struct {
 	// Transport is the HTTP transport under the byte counter; nil means
 	// remote.DefaultTransport.
 	Transport http.RoundTripper
-	// Progress, when set, receives (bytes done, bytes total) while the image
-	// is uploaded or downloaded. It is called from another goroutine.
+	// Progress, when set, receives (bytes done, bytes total) while Push
+	// uploads the image. It is called from another goroutine.
 	Progress func(done, total int64)
 }
 
