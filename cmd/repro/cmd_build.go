@@ -200,7 +200,7 @@ func writeImageTar(p string, img *replay.Image) error {
 		return fmt.Errorf("writing %s: %w", p, err)
 	}
 	werr := img.WriteTar(tmp)
-	if err := errors.Join(werr, tmp.Close()); err != nil {
+	if err := errors.Join(werr, tmp.Chmod(0o644), tmp.Close()); err != nil {
 		os.Remove(tmp.Name())
 		return fmt.Errorf("writing %s: %w", p, err)
 	}
