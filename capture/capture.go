@@ -144,7 +144,8 @@ func (c *capturer) run(ctx context.Context) (*lockfmt.Manifest, error) {
 
 	var (
 		res     *runResult
-		reports []ProbeReport
+		reports []ProbeReport // full reports: the stack, pins and python sections
+		partial []ProbeReport // killed forked children: only what they opened
 		runs    []runOutputs
 	)
 	for i := 1; i <= c.opts.Runs; i++ {
@@ -170,7 +171,8 @@ func (c *capturer) run(ctx context.Context) (*lockfmt.Manifest, error) {
 		for _, w := range warns {
 			c.warnf("%s", w)
 		}
-		ro, err := c.outputs(before, reports, res)
+		partial = openedStreams(filepath.Join(dir, "reports"), reports)
+		ro, err := c.outputs(before, append(reports[:len(reports):len(reports)], partial...), res)
 		if err != nil {
 			return nil, err
 		}
@@ -205,7 +207,7 @@ func (c *capturer) run(ctx context.Context) (*lockfmt.Manifest, error) {
 	m.Determinism.Pins = finishPins(pins, reports)
 
 	c.step("hashing code and data")
-	if err := c.classify(ctx, m, reports, g, tracked, before); err != nil {
+	if err := c.classify(ctx, m, append(reports[:len(reports):len(reports)], partial...), g, tracked, before); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {

@@ -214,3 +214,29 @@ func TestCaptureProbeIsSilent(t *testing.T) {
 	assert.Equal(t, "[1]\n", c.stdout)
 	assert.Equal(t, lockfmt.DigestBytes(nil), output(t, c.m, lockfmt.StderrPath).Digest, "nothing on stderr")
 }
+
+// multiprocessing workers (forked, then stopped with SIGTERM by "with
+// Pool()") write no report, but the files they read are still data inputs.
+func TestCaptureMultiprocessingWorkers(t *testing.T) {
+	dir := t.TempDir()
+	dir, _ = filepath.EvalSymlinks(dir)
+	for i := 0; i < 4; i++ {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "in"+strconv.Itoa(i)+".txt"), []byte(strconv.Itoa(i)), 0o644))
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "mp.py"), []byte(`
+import multiprocessing as mp
+def f(i):
+    return open("in%d.txt" % i).read()
+if __name__ == "__main__":
+    with mp.Pool(2) as p:
+        r = p.map(f, range(4))
+    open("out.txt", "w").write("".join(r))
+`), 0o644))
+	c := runCapture(t, dir, []string{python, "mp.py"}, nil)
+	var paths []string
+	for _, d := range c.m.Data {
+		paths = append(paths, filepath.Base(d.Path))
+	}
+	assert.Equal(t, []string{"in0.txt", "in1.txt", "in2.txt", "in3.txt"}, paths)
+	assert.Equal(t, sha256sum(t, filepath.Join(dir, "out.txt")), output(t, c.m, "out.txt").Digest)
+}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	_ "embed"
@@ -60,7 +61,7 @@ func (p *probeDir) remove() { os.RemoveAll(p.root) }
 // readReports reads every probe report in dir. The experiment could write
 // there too, so reports are untrusted: a file that does not parse is skipped
 // with a warning. The report of process mainPID comes first, the others
-// follow by PID.
+// follow by PID. Partial reports (see openedStreams) are not included.
 func readReports(dir string, mainPID int) ([]ProbeReport, []string) {
 	var warnings []string
 	ents, err := os.ReadDir(dir)
@@ -97,4 +98,47 @@ func readReports(dir string, mainPID int) ([]ProbeReport, []string) {
 		return reps[i].PID < reps[j].PID
 	})
 	return reps, warnings
+}
+
+// openedStreams turns the <pid>.opened streams of forked children that left
+// no report (stopped by a signal) into reports holding only what they
+// opened. Each line is "r PATH" or "w PATH"; other lines are ignored.
+func openedStreams(dir string, have []ProbeReport) []ProbeReport {
+	done := map[int]bool{}
+	for _, r := range have {
+		done[r.PID] = true
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	var out []ProbeReport
+	for _, e := range ents {
+		name, ok := strings.CutSuffix(e.Name(), ".opened")
+		pid, err := strconv.Atoi(name)
+		if !ok || err != nil || done[pid] || !e.Type().IsRegular() {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil || len(b) > maxReportSize {
+			continue
+		}
+		r := ProbeReport{PID: pid, Partial: true}
+		seen := map[string]int{}
+		for _, line := range strings.Split(string(b), "\n") {
+			mode, p, ok := strings.Cut(line, " ")
+			if !ok || (mode != "r" && mode != "w") || !filepath.IsAbs(p) {
+				continue
+			}
+			p = filepath.Clean(p)
+			if i, ok := seen[p]; ok {
+				r.Opened[i].Write = r.Opened[i].Write || mode == "w"
+				continue
+			}
+			seen[p] = len(r.Opened)
+			r.Opened = append(r.Opened, OpenedPath{Path: p, Write: mode == "w"})
+		}
+		out = append(out, r)
+	}
+	return out
 }

@@ -29,6 +29,10 @@ type ProbeReport struct {
 	Pins  []ProbePin `json:"pins"`
 	CUDA  string     `json:"cuda"`  // torch.version.cuda, when torch is loaded
 	CuDNN string     `json:"cudnn"` // torch.backends.cudnn.version()
+	// Partial marks a report rebuilt by repro from the paths a forked child
+	// streamed before it was killed (it wrote no report): only PID and
+	// Opened are set. The probe never writes this field.
+	Partial bool `json:"partial,omitempty"`
 }
 
 // OpenedPath is one path the process opened and how.

@@ -30,7 +30,7 @@ def _repro_probe():
     deterministic = _os.environ.get("REPRO_DETERMINISTIC") == "1"
 
     opened = {}  # absolute-ish path -> written
-    state = {"recording": True, "written": False}
+    state = {"recording": True, "written": False, "stream": None}
     pins = []  # dicts name/value/applied/note, in order applied
     getcwd = _os.getcwd
     WFLAGS = _os.O_WRONLY | _os.O_RDWR | _os.O_CREAT | _os.O_TRUNC | _os.O_APPEND
@@ -55,8 +55,12 @@ def _repro_probe():
             w = bool(args[2] & WFLAGS) if isinstance(args[2], int) else False
             if isinstance(mode, str) and ("w" in mode or "a" in mode or "x" in mode or "+" in mode):
                 w = True
-            if w or path not in opened:
-                opened[path] = opened.get(path, False) or w
+            old = opened.get(path)
+            if old is None or (w and not old):
+                opened[path] = w or bool(old)
+                fd = state["stream"]
+                if fd is not None and "\n" not in path:
+                    _os.write(fd, ("%s %s\n" % ("w" if w else "r", path)).encode("utf-8", "surrogateescape"))
         except Exception:
             pass
 
@@ -347,8 +351,9 @@ def _repro_probe():
         return out
 
     def write_report(why):
-        if state["written"] and why != "exec":
+        if (state["written"] and why != "exec") or state.get("busy"):
             return
+        state["busy"] = True
         state["recording"] = False
         try:
             pid = _os.getpid()
@@ -386,6 +391,7 @@ def _repro_probe():
         except Exception:
             pass
         finally:
+            state["busy"] = False
             if why == "exec":
                 state["recording"] = True  # the exec may fail and the process go on
             else:
@@ -393,6 +399,27 @@ def _repro_probe():
 
     import atexit
     atexit.register(write_report, "exit")
+
+    # A forked child (multiprocessing workers on Linux) writes its own report
+    # at os._exit. A worker stopped with SIGTERM (Pool.terminate, "with
+    # Pool()") cannot: writing the report from a signal handler in a forked
+    # child can deadlock. So a forked child also appends every new path it
+    # opens to <pid>.opened as it goes (one write per new path); repro reads
+    # that stream for a process that left no report.
+    def _after_fork():
+        state["written"] = False
+        state["stream"] = None
+        rec, state["recording"] = state["recording"], False
+        try:
+            state["stream"] = _os.open(_os.path.join(report_dir, "%d.opened" % _os.getpid()),
+                                       _os.O_WRONLY | _os.O_CREAT | _os.O_APPEND | _os.O_CLOEXEC, 0o600)
+        except Exception:
+            pass
+        state["recording"] = rec
+    try:
+        _os.register_at_fork(after_in_child=_after_fork)
+    except Exception:
+        pass
 
     real_exit = _os._exit
 
