@@ -74,16 +74,30 @@ func Connect(ctx context.Context) (*Engine, error) {
 		cli.Close()
 		return nil, connectError(e.Host, err)
 	}
-	if ping.APIVersion != "" && versions.LessThan(ping.APIVersion, MinAPIVersion) {
+	if err := checkVersions(e.Host, ping.APIVersion, os.Getenv(client.EnvOverrideAPIVersion)); err != nil {
 		cli.Close()
-		return nil, fmt.Errorf("the Docker Engine at %s speaks API %s, older than the %s repro needs: upgrade Docker to 19.03 or later", e.Host, ping.APIVersion, MinAPIVersion)
+		return nil, err
 	}
 	e.APIVersion = cli.ClientVersion()
-	if e.APIVersion != "" && versions.LessThan(e.APIVersion, MinAPIVersion) {
-		cli.Close()
-		return nil, fmt.Errorf("the Docker Engine at %s speaks API %s, older than the %s repro needs: upgrade Docker to 19.03 or later", e.Host, e.APIVersion, MinAPIVersion)
-	}
 	return e, nil
+}
+
+// checkVersions refuses an engine older than MinAPIVersion and a
+// DOCKER_API_VERSION pin the engine or repro cannot speak.
+func checkVersions(host, server, pinned string) error {
+	if server != "" && versions.LessThan(server, MinAPIVersion) {
+		return fmt.Errorf("the Docker Engine at %s speaks API %s, older than the %s repro needs: upgrade Docker to 19.03 or later", host, server, MinAPIVersion)
+	}
+	if pinned == "" {
+		return nil
+	}
+	if versions.LessThan(pinned, MinAPIVersion) {
+		return fmt.Errorf("DOCKER_API_VERSION=%s is older than the API %s repro needs: unset it to let repro negotiate", pinned, MinAPIVersion)
+	}
+	if server != "" && versions.GreaterThan(pinned, server) {
+		return fmt.Errorf("DOCKER_API_VERSION=%s is newer than the API %s of the Docker Engine at %s: unset it to let repro negotiate", pinned, server, host)
+	}
+	return nil
 }
 
 func connectError(host string, err error) error {

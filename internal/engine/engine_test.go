@@ -95,3 +95,17 @@ func TestImageNotFound(t *testing.T) {
 	require.False(t, found)
 	require.NoError(t, e.RemoveImage(context.Background(), "sha256:"+strings.Repeat("0", 64)))
 }
+
+func TestConnectVersionChecks(t *testing.T) {
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	t.Setenv("DOCKER_API_VERSION", "1.39")
+	_, err := Connect(context.Background())
+	require.ErrorContains(t, err, "DOCKER_API_VERSION=1.39 is older than the API 1.40 repro needs")
+	t.Setenv("DOCKER_API_VERSION", "1.99")
+	_, err = Connect(context.Background())
+	require.ErrorContains(t, err, "DOCKER_API_VERSION=1.99 is newer than the API")
+
+	require.ErrorContains(t, checkVersions("h", "1.39", ""), "upgrade Docker")
+	require.NoError(t, checkVersions("h", "1.41", ""))
+	require.NoError(t, checkVersions("h", "1.41", "1.41"))
+}
