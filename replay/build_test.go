@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/repro-ml/repro/internal/engine"
+	"github.com/repro-ml/repro/internal/hashcache"
 	"github.com/repro-ml/repro/internal/ociimage"
 	"github.com/repro-ml/repro/lockfmt"
 )
@@ -234,6 +236,41 @@ func TestBuildLayerCache(t *testing.T) {
 	for _, l := range b.Layers {
 		require.True(t, l.Cached, l.Role)
 	}
+	// A code change rebuilds only the code layer and the runtime layer (which
+	// carries the manifest); the others come from the cache.
+	root2 := t.TempDir()
+	bin, err := os.ReadFile(h.root + "/opt/hello/bin/hello")
+	require.NoError(t, err)
+	writeTree(t, root2, bin, false, time.Now())
+	require.NoError(t, os.WriteFile(root2+"/work/exp/run.sh", []byte("#!/bin/sh\n# v2\n"), 0o755))
+	m2 := *h.manifest
+	m2.Files = append([]lockfmt.File(nil), h.manifest.Files...)
+	for i, f := range m2.Files {
+		if f.Path == "/work/exp/run.sh" {
+			m2.Files[i] = fileEntry(t, root2, f.Path, f.Mode, f.Role)
+		}
+	}
+	mb2, err := lockfmt.Encode(&m2)
+	require.NoError(t, err)
+	v2, err := Build(ctx, &m2, mb2, BuildOptions{Root: root2, CacheDir: cache})
+	require.NoError(t, err)
+	rebuilt := map[string]bool{}
+	for i, l := range v2.Layers {
+		rebuilt[l.Role] = !l.Cached
+		if l.Role != lockfmt.RoleCode && l.Role != RoleRuntime {
+			require.Equal(t, a.Layers[i].Digest, l.Digest, l.Role)
+		}
+	}
+	require.Equal(t, map[string]bool{"system": false, "interpreter": false, "data": false, "code": true, "repro-runtime": true}, rebuilt)
+
+	// A host file changed under a cached layer is still caught, through the
+	// hash cache.
+	require.NoError(t, os.WriteFile(root2+"/opt/hello/share/greeting.txt", []byte("HI\n"), 0o644))
+	_, err = Build(ctx, &m2, mb2, BuildOptions{Root: root2, CacheDir: cache, Hashes: hashcache.New()})
+	var dm *ociimage.DigestMismatchError
+	require.ErrorAs(t, err, &dm)
+	require.Equal(t, "/opt/hello/share/greeting.txt", dm.Path)
+
 	// A corrupted cache entry is not trusted.
 	ents, err := filepath.Glob(filepath.Join(cache, "*.tar.gz"))
 	require.NoError(t, err)
@@ -318,4 +355,42 @@ func TestWriteTarAndLayout(t *testing.T) {
 		require.NoError(t, validate.Image(got))
 		require.NoError(t, VerifyImage(ctx, got, h.manifest, h.bytes))
 	}
+}
+
+// TestBuildMemoryFlat builds a 512 MiB data layer and checks that the heap
+// stays small: layers stream through a temp file, never through memory.
+func TestBuildMemoryFlat(t *testing.T) {
+	root := t.TempDir()
+	p := "/srv/big.bin"
+	require.NoError(t, os.MkdirAll(root+"/srv", 0o755))
+	f, err := os.Create(root + p)
+	require.NoError(t, err)
+	const size = 512 << 20
+	require.NoError(t, f.Truncate(size)) // sparse zeros: cheap to read
+	require.NoError(t, f.Close())
+	digest, _, err := hashcache.New().File(root + p)
+	require.NoError(t, err)
+	m := &lockfmt.Manifest{Schema: 1, Run: lockfmt.Run{Argv: []string{"/x"}, WorkDir: "/w"},
+		Files: []lockfmt.File{{Path: p, Type: lockfmt.TypeFile, Mode: "0644", Size: size, Digest: digest, Role: lockfmt.RoleData}}}
+	done, result := make(chan struct{}), make(chan uint64)
+	go func() {
+		var ms runtime.MemStats
+		var peak uint64
+		for {
+			select {
+			case <-done:
+				result <- peak
+				return
+			case <-time.After(20 * time.Millisecond):
+				runtime.ReadMemStats(&ms)
+				peak = max(peak, ms.HeapInuse)
+			}
+		}
+	}()
+	img, err := Build(context.Background(), m, []byte("m"), BuildOptions{Root: root, TempDir: t.TempDir()})
+	close(done)
+	peak := <-result
+	require.NoError(t, err)
+	defer img.Close()
+	require.Less(t, peak, uint64(128<<20), "heap in use during a 512 MiB layer")
 }
