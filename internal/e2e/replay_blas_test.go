@@ -30,9 +30,11 @@ func TestReplayBLASKernel(t *testing.T) {
 	recorded := m.Python.Runtimes[0].CoreType
 	require.NotEmpty(t, recorded, "the capture recorded no OpenBLAS core type")
 
+	parent := t
 	t.Run("pinned", func(t *testing.T) {
 		rep, stderr, code := e.replayJSON(t, dir)
 		require.Equal(t, 0, code, stderr)
+		removeImage(parent, rep.Image.Ref)
 		assert.Equal(t, rep.Total, rep.Identical)
 		assert.True(t, rep.PinKernels)
 	})
@@ -69,6 +71,17 @@ func TestReplayBLASKernel(t *testing.T) {
 				}
 			}
 		}
+	})
+
+	t.Run("image from a layout", func(t *testing.T) {
+		layout := filepath.Join(t.TempDir(), "layout")
+		_, stderr, code := e.repro(t, dir, "build", "--no-load", "--oci", layout, "manifest.toml")
+		require.Equal(t, 0, code, stderr)
+		rep, stderr, code := e.replayJSON(t, dir, "--image", layout)
+		require.Equal(t, 0, code, stderr)
+		assert.Equal(t, "layout", rep.Image.Source)
+		assert.True(t, rep.Image.Verified)
+		assert.Equal(t, rep.Total, rep.Identical)
 	})
 
 	t.Run("tampered manifest", func(t *testing.T) {

@@ -120,8 +120,9 @@ func TestReplayExamples(t *testing.T) {
 				buildRun(t, dir, c.prepare...)
 			}
 			e.captureSigned(t, dir, c.flags, c.argv...)
-			rep, stderr, code := e.replayJSON(t, dir)
+			rep, stderr, code := e.replayJSON(t, dir, "--rm-image")
 			require.Equal(t, 0, code, "replay: %s", stderr)
+			require.True(t, rep.Image.Removed)
 			require.True(t, rep.Trust.Verified)
 			require.True(t, rep.Image.Verified)
 			for _, o := range rep.Outputs {
@@ -147,9 +148,14 @@ func TestReplayExampleThreads(t *testing.T) {
 	e := replaySetup(t)
 	dir := copyExample(t, "threads")
 	e.captureSigned(t, dir, nil, "/usr/bin/python3", "threads.py")
-	rep, stderr, code := e.replayJSON(t, dir)
+	rep, stderr, code := e.replayJSON(t, dir, "--rm-image")
 	require.Equal(t, 0, code, "replay: %s", stderr)
 	assert.Equal(t, rep.Total, rep.Identical)
+}
+
+// removeImage removes an image from the engine when the test ends.
+func removeImage(t *testing.T, ref string) {
+	t.Cleanup(func() { _ = exec.Command("docker", "rmi", "-f", ref).Run() })
 }
 
 // otherCore picks an OpenBLAS core type this CPU runs that is not the one
