@@ -143,8 +143,18 @@ func parseLFSPointer(b []byte) (oid string, size int64, ok bool, err error) {
 
 // pointerData finds DVC files and git-lfs pointers among the project's files
 // (from the snapshot taken before the run) and records them as references.
-// A malformed one gives a warning, not a failure.
+// Small files are read to spot pointers only when a .gitattributes of the
+// project mentions "filter=lfs". A malformed one gives a warning, not a
+// failure.
 func pointerData(workdir string, snap snapshot) (data []lockfmt.Data, warnings []string) {
+	lfs := false
+	for rel := range snap {
+		if rel == ".gitattributes" || strings.HasSuffix(rel, "/.gitattributes") {
+			if b, err := os.ReadFile(filepath.Join(workdir, filepath.FromSlash(rel))); err == nil && bytes.Contains(b, []byte("filter=lfs")) {
+				lfs = true
+			}
+		}
+	}
 	for rel, k := range snap {
 		abs := filepath.Join(workdir, filepath.FromSlash(rel))
 		switch {
@@ -167,7 +177,7 @@ func pointerData(workdir string, snap snapshot) (data []lockfmt.Data, warnings [
 					Kind: "dvc", Digest: lockfmt.DigestBytes(b), Size: o.Size, Source: "dvc",
 				})
 			}
-		case k.size >= int64(len(lfsPointerPrefix)) && k.size <= maxLFSPointer:
+		case lfs && k.size >= int64(len(lfsPointerPrefix)) && k.size <= maxLFSPointer:
 			b, err := readPrefix(abs, maxLFSPointer+1)
 			if err != nil || !bytes.HasPrefix(b, []byte(lfsPointerPrefix)) {
 				continue

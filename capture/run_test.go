@@ -136,6 +136,7 @@ func TestCaptureDeclaredData(t *testing.T) {
 	// A git-lfs pointer and a DVC file in the project.
 	oid := strings.Repeat("ab", 32)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "weights.bin"), []byte(lfsPointerPrefix+"oid sha256:"+oid+"\nsize 12345\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, ".gitattributes"), []byte("*.bin filter=lfs diff=lfs merge=lfs -text\n"), 0o644))
 	dvc := "outs:\n- md5: 0123456789abcdef0123456789abcdef\n  size: 99\n  path: images\n"
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "images.dvc"), []byte(dvc), 0o644))
 
