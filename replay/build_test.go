@@ -340,6 +340,15 @@ func TestWriteTarAndLayout(t *testing.T) {
 	require.NoError(t, err, string(out))
 	require.Contains(t, string(out), img.Digest)
 
+	// podman (containers/image) reads the tar as an OCI archive and keeps
+	// the name and the config digest.
+	proot := t.TempDir()
+	out, err = exec.Command("podman", "--root", proot+"/root", "--runroot", proot+"/run", "load", "-i", tarPath).CombinedOutput()
+	require.NoError(t, err, string(out))
+	out, err = exec.Command("podman", "--root", proot+"/root", "--runroot", proot+"/run", "image", "inspect", "--format", "{{.ID}}", img.Tag).CombinedOutput()
+	require.NoError(t, err, string(out))
+	require.Equal(t, img.ConfigDigest[len("sha256:"):], strings.TrimSpace(string(out)))
+
 	layoutDir := filepath.Join(dir, "layout")
 	require.NoError(t, img.WriteOCILayout(layoutDir))
 	out, err = exec.Command("skopeo", "inspect", "oci:"+layoutDir).CombinedOutput()
