@@ -109,3 +109,13 @@ func TestConnectVersionChecks(t *testing.T) {
 	require.NoError(t, checkVersions("h", "1.41", ""))
 	require.NoError(t, checkVersions("h", "1.41", "1.41"))
 }
+
+func TestLoadRejectsGarbage(t *testing.T) {
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	e, err := Connect(context.Background())
+	require.NoError(t, err)
+	defer e.Close()
+	_, err = e.Load(context.Background(), strings.NewReader("this is not a tar"))
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "loading the image into the Docker Engine")
+}
