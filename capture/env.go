@@ -22,10 +22,20 @@ var envNames = map[string]bool{
 	"LD_PRELOAD": true, "PATH": true, "SOURCE_DATE_EPOCH": true,
 }
 
+// notNumeric are prefixes inside the allowlist that belong to other tools
+// (Terraform's TF_ variables) and say nothing about the experiment.
+var notNumeric = []string{"TF_VAR_", "TF_CLI_", "TF_TOKEN_", "TF_LOG", "TF_WORKSPACE", "TF_IN_AUTOMATION",
+	"TF_INPUT", "TF_DATA_DIR", "TF_PLUGIN_CACHE", "TF_REGISTRY", "TF_STATE"}
+
 // allowlisted reports whether name is recorded by default.
 func allowlisted(name string) bool {
 	if envNames[name] {
 		return true
+	}
+	for _, p := range notNumeric {
+		if strings.HasPrefix(name, p) {
+			return false
+		}
 	}
 	for _, p := range envPrefixes {
 		if strings.HasPrefix(name, p) {

@@ -52,9 +52,11 @@ func TestRecordEnv(t *testing.T) {
 	env, scrubbed := recordEnv(map[string]string{
 		"PYTHONPATH": "/src", "HOME": "/root", "OMP_NUM_THREADS": "3", "GITHUB_TOKEN": "x",
 		"PYTHON_SECRET": "y", "MY_VAR": "z", "LC_ALL": "C.UTF-8", "OPENBLAS_NOTE": "AKIAIOSFODNN7EXAMPLE",
+		"TF_CLI_CONFIG_FILE": "/root/.terraformrc", "TF_DETERMINISTIC_OPS": "1",
 	}, []string{"MY_VAR", "GITHUB_TOKEN"}, map[string]string{"PYTHONHASHSEED": "0"})
 	assert.Equal(t, map[string]string{
 		"PYTHONPATH": "/src", "OMP_NUM_THREADS": "3", "MY_VAR": "z", "LC_ALL": "C.UTF-8", "PYTHONHASHSEED": "0",
+		"TF_DETERMINISTIC_OPS": "1",
 	}, env)
 	assert.Equal(t, []string{"GITHUB_TOKEN", "OPENBLAS_NOTE", "PYTHON_SECRET"}, scrubbed)
 }

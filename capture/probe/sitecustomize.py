@@ -350,6 +350,22 @@ def _repro_probe():
                     "note": "" if hs else "not set in the environment"})
         return out
 
+    def open_fds():
+        # Files native code opened without Python's open (HDF5, netCDF,
+        # some readers) and still holds at exit: better late than never.
+        try:
+            for fd in _os.listdir("/proc/self/fd"):
+                if fd in ("1", "2"):  # the streams repro records as outputs
+                    continue
+                try:
+                    p = _os.readlink("/proc/self/fd/" + fd)
+                except OSError:
+                    continue
+                if p[:1] == "/" and p not in opened and not p.startswith(("/dev/", "/proc/", report_dir)):
+                    opened[p] = False
+        except Exception:
+            pass
+
     def write_report(why):
         if (state["written"] and why != "exec") or state.get("busy"):
             return
@@ -357,6 +373,7 @@ def _repro_probe():
         state["recording"] = False
         try:
             pid = _os.getpid()
+            open_fds()
             maps = mapped()
             rep = {
                 "pid": pid, "ppid": _os.getppid(),
