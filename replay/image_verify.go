@@ -224,7 +224,7 @@ func (w *imageWalker) member(idx int, hdr *tar.Header, r io.Reader) error {
 		if d.Mode != mode {
 			return &ImageMismatchError{Path: p, Layer: idx, Problem: "directory mode differs", Want: fmt.Sprintf("%04o", d.Mode), Got: fmt.Sprintf("%04o", mode)}
 		}
-		return nil
+		return checkOwner(p, idx, d.UID, d.GID, hdr)
 	case tar.TypeReg, tar.TypeSymlink:
 	default:
 		return &ImageMismatchError{Path: p, Layer: idx, Problem: fmt.Sprintf("unexpected tar entry type %q", hdr.Typeflag)}
@@ -260,7 +260,7 @@ func (w *imageWalker) member(idx int, hdr *tar.Header, r io.Reader) error {
 		if hdr.Linkname != it.Target {
 			return &ImageMismatchError{Path: p, Layer: idx, Problem: "symlink target differs", Want: it.Target, Got: hdr.Linkname}
 		}
-		return nil
+		return checkOwner(p, idx, it.UID, it.GID, hdr)
 	}
 	if it.Type != ociimage.TypeFile {
 		return &ImageMismatchError{Path: p, Layer: idx, Problem: "is a regular file, the manifest lists a symlink"}
@@ -274,6 +274,14 @@ func (w *imageWalker) member(idx int, hdr *tar.Header, r io.Reader) error {
 	}
 	if mode != it.Mode {
 		return &ImageMismatchError{Path: p, Layer: idx, Problem: "mode differs", Want: fmt.Sprintf("%04o", it.Mode), Got: fmt.Sprintf("%04o", mode)}
+	}
+	return checkOwner(p, idx, it.UID, it.GID, hdr)
+}
+
+// checkOwner compares a member's numeric owner with the plan's.
+func checkOwner(p string, idx, uid, gid int, hdr *tar.Header) error {
+	if hdr.Uid != uid || hdr.Gid != gid {
+		return &ImageMismatchError{Path: p, Layer: idx, Problem: "owner differs", Want: fmt.Sprintf("%d:%d", uid, gid), Got: fmt.Sprintf("%d:%d", hdr.Uid, hdr.Gid)}
 	}
 	return nil
 }

@@ -99,6 +99,20 @@ func TestVerifyImageFindsDifferences(t *testing.T) {
 		require.Contains(t, mm.Problem, "another manifest")
 	})
 
+	t.Run("owner", func(t *testing.T) {
+		img, err := Build(ctx, h.manifest, h.bytes, BuildOptions{Root: h.root, TempDir: t.TempDir()})
+		require.NoError(t, err)
+		defer img.Close()
+		// A later layer that re-creates /opt with another owner.
+		evil := tarBytes(t, &tar.Header{Name: "opt/", Typeflag: tar.TypeDir, Mode: 0o755, Uid: 1000}, nil)
+		bad, err := mutate.AppendLayers(img.Image, static.NewLayer(evil, types.OCIUncompressedLayer))
+		require.NoError(t, err)
+		var mm *ImageMismatchError
+		require.ErrorAs(t, VerifyImage(ctx, bad, h.manifest, h.bytes), &mm)
+		require.Equal(t, "/opt", mm.Path)
+		require.Equal(t, "owner differs", mm.Problem)
+	})
+
 	t.Run("appended layer", func(t *testing.T) {
 		img, err := Build(ctx, h.manifest, h.bytes, BuildOptions{Root: h.root, TempDir: t.TempDir()})
 		require.NoError(t, err)
