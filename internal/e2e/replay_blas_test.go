@@ -32,11 +32,27 @@ func TestReplayBLASKernel(t *testing.T) {
 
 	parent := t
 	t.Run("pinned", func(t *testing.T) {
-		rep, stderr, code := e.replayJSON(t, dir)
+		keep, report := filepath.Join(t.TempDir(), "kept"), filepath.Join(t.TempDir(), "report.json")
+		rep, stderr, code := e.replayJSON(t, dir, "--keep", keep, "--report", report)
 		require.Equal(t, 0, code, stderr)
 		removeImage(parent, rep.Image.Ref)
 		assert.Equal(t, rep.Total, rep.Identical)
 		assert.True(t, rep.PinKernels)
+		assert.Contains(t, stderr, "pinned OPENBLAS_CORETYPE="+recorded)
+		kept, err := os.ReadFile(filepath.Join(keep, "product.npy"))
+		require.NoError(t, err)
+		want, err := os.ReadFile(filepath.Join(dir, "product.npy"))
+		require.NoError(t, err)
+		assert.Equal(t, want, kept)
+		saved, err := os.ReadFile(report)
+		require.NoError(t, err)
+		assert.Contains(t, string(saved), `"verdict": "bit-identical: 5/5 outputs"`)
+
+		// The human report: verdict first, then the table.
+		stdout, _, code := e.repro(t, dir, "replay", "--key", e.key+".pub", "manifest.toml")
+		require.Equal(t, 0, code)
+		assert.True(t, strings.HasPrefix(stdout, "bit-identical: 5/5 outputs\n"), stdout)
+		assert.Contains(t, stdout, "product.npy")
 	})
 
 	t.Run("other kernel", func(t *testing.T) {
