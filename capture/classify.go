@@ -279,6 +279,10 @@ func (c *capturer) hashAll(paths []string) (map[string]fileHash, error) {
 		defer func() { c.cache.Progress = nil }()
 	}
 	for _, r := range c.cache.Files(regular) {
+		if r.Err == nil && r.Size <= maxKeyFile && looksLikePrivateKey(r.Path) {
+			c.warnf("leaving %s out of the manifest and the image: it looks like a private key", r.Path)
+			continue
+		}
 		if r.Err != nil {
 			if os.IsNotExist(r.Err) || os.IsPermission(r.Err) {
 				c.warnf("skipping %s: %v", r.Path, r.Err)
@@ -387,4 +391,14 @@ func dedupe(sorted []string) []string {
 		}
 	}
 	return out
+}
+
+// maxKeyFile bounds the files checked for private keys: key files are small.
+const maxKeyFile = 64 << 10
+
+// looksLikePrivateKey reports a PEM or OpenSSH private key file, which must
+// never be copied into an image however the run used it.
+func looksLikePrivateKey(p string) bool {
+	b, err := readPrefix(p, 128)
+	return err == nil && strings.Contains(string(b), "-----BEGIN") && strings.Contains(string(b), "PRIVATE KEY-----")
 }

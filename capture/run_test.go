@@ -179,3 +179,15 @@ func TestCaptureDeclaredData(t *testing.T) {
 	assert.Equal(t, lockfmt.DigestBytes([]byte(dvc)), v.Digest)
 	assert.Equal(t, int64(99), v.Size)
 }
+
+// A private key the run reads (or git tracks) never goes into the image.
+func TestCapturePrivateKeyFileLeftOut(t *testing.T) {
+	dir := t.TempDir()
+	dir, _ = filepath.EvalSymlinks(dir)
+	key := filepath.Join(dir, "deploy_key")
+	require.NoError(t, os.WriteFile(key, []byte("-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbn\n-----END OPENSSH PRIVATE KEY-----\n"), 0o600))
+	c := runCapture(t, dir, []string{python, "-c", "open('deploy_key').read()"}, nil)
+	assert.Empty(t, c.m.Data)
+	_, ok := fileEntry(c.m, key)
+	assert.False(t, ok)
+}

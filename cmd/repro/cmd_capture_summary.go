@@ -151,13 +151,10 @@ func (a *app) printCaptureSummary(m *lockfmt.Manifest, wd, out, sig string) {
 	if len(m.Run.Scrubbed) > 0 {
 		a.printf("scrubbed  %s\n", strings.Join(m.Run.Scrubbed, ", "))
 	}
-	rel := out
-	if r, err := filepath.Rel(wd, out); err == nil && !strings.HasPrefix(r, "..") {
-		rel = r
-	}
+	rel := captureRel(wd, out)
 	a.printf("manifest  %s\n", rel)
 	if sig != "" {
-		a.printf("signature %s\n", sig)
+		a.printf("signature %s\n", captureRel(wd, sig))
 	}
 	a.printf("replay    repro replay %s\n", rel)
 }
@@ -198,4 +195,12 @@ func captureBytes(n int64) string {
 		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d B", n)
+}
+
+// captureRel shows p relative to wd when it is inside it.
+func captureRel(wd, p string) string {
+	if r, err := filepath.Rel(wd, p); err == nil && !strings.HasPrefix(r, "..") {
+		return r
+	}
+	return p
 }
