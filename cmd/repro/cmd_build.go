@@ -180,6 +180,9 @@ func (a *app) runBuild(ctx context.Context, f *buildFlags, args []string) error 
 		out.Tar = f.tar
 	}
 	if eng != nil {
+		if isTerminal(a.stderr) {
+			a.infof("loading %s into the Docker Engine at %s", img.Tag, eng.Host)
+		}
 		id, err := img.Load(ctx, eng)
 		if err != nil {
 			return err
