@@ -171,3 +171,28 @@ func otherCore(t *testing.T, recorded string) string {
 	t.Fatalf("no OpenBLAS core type other than %s runs on this CPU", recorded)
 	return ""
 }
+
+// TestReplayDataExternal replays an image built without its data: the data
+// is mounted read-only from the host after a digest check, and a changed
+// data file is refused.
+func TestReplayDataExternal(t *testing.T) {
+	e := replaySetup(t)
+	dir := copyExample(t, "sklearn-classifier")
+	buildRun(t, dir, "/usr/bin/python3", "generate_data.py")
+	e.captureSigned(t, dir, nil, "/usr/bin/python3", "train.py")
+	_, stderr, code := e.repro(t, dir, "build", "--data-external", "manifest.toml")
+	require.Equal(t, 0, code, stderr)
+	rep, stderr, code := e.replayJSON(t, dir)
+	require.Equal(t, 0, code, stderr)
+	removeImage(t, rep.Image.Ref)
+	assert.True(t, rep.Image.DataExternal)
+	assert.Equal(t, rep.Total, rep.Identical)
+
+	data := filepath.Join(dir, "data", "iris-like.csv")
+	b, err := os.ReadFile(data)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(data, append(b, "0,0,0,0,0\n"...), 0o644))
+	_, stderr, code = e.replayJSON(t, dir)
+	require.Equal(t, 2, code, stderr)
+	assert.Contains(t, stderr, "iris-like.csv on this host has digest")
+}
