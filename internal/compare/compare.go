@@ -54,6 +54,10 @@ type BinaryDiff struct {
 	FirstOffset int64 `json:"first_offset"` // -1 when equal
 }
 
+// maxTextBytes bounds the outputs diffed as text or numbers; larger ones
+// are compared as bytes.
+const maxTextBytes = 64 << 20
+
 // MaxUnifiedLines bounds the unified diff kept in a Diff.
 const MaxUnifiedLines = 40
 
@@ -71,6 +75,9 @@ func Compare(name string, want, got []byte, tol Tolerance) *Diff {
 		}
 		return compareBinary(want, got)
 	case KindText:
+		if len(want) > maxTextBytes || len(got) > maxTextBytes {
+			return compareBinary(want, got)
+		}
 		if d := compareNumbers(want, got, tol); d != nil {
 			return d
 		}
