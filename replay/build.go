@@ -176,7 +176,7 @@ func Build(ctx context.Context, m *lockfmt.Manifest, manifestBytes []byte, opts 
 			es := byRole[role]
 			files, bytes := countLayerEntries(es)
 			report(BuildProgress{Role: role, Files: files, Bytes: bytes})
-			l, err := ociimage.BuildLayer(es, ociimage.LayerOptions{Role: role, MTime: sde, TempDir: opts.TempDir, CacheDir: opts.CacheDir})
+			l, err := ociimage.BuildLayer(ctx, es, ociimage.LayerOptions{Role: role, MTime: sde, TempDir: opts.TempDir, CacheDir: opts.CacheDir})
 			if err == nil && l.Cached {
 				err = checkHostFiles(es, opts.Hashes)
 			}

@@ -325,4 +325,14 @@ func TestBuildMemoryFlat(t *testing.T) {
 	require.NoError(t, err)
 	defer img.Close()
 	require.Less(t, peak, uint64(128<<20), "heap in use during a 512 MiB layer")
+
+	// Interrupted inside the large file: the build stops, leaving nothing.
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	tmp := t.TempDir()
+	_, err = Build(ctx, m, []byte("m"), BuildOptions{Root: root, TempDir: tmp})
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	left, err := os.ReadDir(tmp)
+	require.NoError(t, err)
+	require.Empty(t, left)
 }

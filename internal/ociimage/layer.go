@@ -3,6 +3,7 @@ package ociimage
 import (
 	"bufio"
 	"compress/gzip"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -141,7 +142,7 @@ type cacheMeta struct {
 // pass: the tar is hashed (diffID) and compressed, the gzip hashed (digest)
 // and written to a file. Nothing is held in memory but buffers. On error no
 // file is left behind.
-func BuildLayer(entries []Entry, opts LayerOptions) (*Layer, error) {
+func BuildLayer(ctx context.Context, entries []Entry, opts LayerOptions) (*Layer, error) {
 	var key string
 	if opts.CacheDir != "" {
 		key = CacheKey(entries, opts.MTime)
@@ -172,7 +173,7 @@ func BuildLayer(entries []Entry, opts LayerOptions) (*Layer, error) {
 	bw := bufio.NewWriterSize(io.MultiWriter(f, digest, gzCount), 1<<20)
 	zw := newParallelGzip(bw, GzipLevel)
 	diffID, tarCount := sha256.New(), &countWriter{}
-	st, err := WriteTar(io.MultiWriter(zw, diffID, tarCount), entries, opts.MTime)
+	st, err := WriteTar(ctx, io.MultiWriter(zw, diffID, tarCount), entries, opts.MTime)
 	if err != nil {
 		zw.Close()
 		return nil, err

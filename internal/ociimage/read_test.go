@@ -3,6 +3,7 @@ package ociimage
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -26,7 +27,7 @@ func testImage(t testing.TB) []byte {
 	dir := t.(interface{ TempDir() string }).TempDir()
 	src := filepath.Join(dir, "f")
 	require.NoError(t, os.WriteFile(src, []byte("hi\n"), 0o644))
-	l, err := BuildLayer([]Entry{{Path: "/f", Type: TypeFile, Mode: 0o644, Size: 3, Digest: "sha256:98ea6e4f216f2fb4b69fff9b3a44842c38686ca685f3f55dc48c5d3fb1107be4", Source: src}}, LayerOptions{Role: "code", TempDir: dir})
+	l, err := BuildLayer(context.Background(), []Entry{{Path: "/f", Type: TypeFile, Mode: 0o644, Size: 3, Digest: "sha256:98ea6e4f216f2fb4b69fff9b3a44842c38686ca685f3f55dc48c5d3fb1107be4", Source: src}}, LayerOptions{Role: "code", TempDir: dir})
 	require.NoError(t, err)
 	img, err := Assemble([]*Layer{l}, Spec{Created: time.Unix(0, 0), Architecture: "amd64"})
 	require.NoError(t, err)

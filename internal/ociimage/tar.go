@@ -14,6 +14,7 @@ package ociimage
 
 import (
 	"archive/tar"
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -118,12 +119,16 @@ type TarStats struct {
 // WriteTar writes entries (already sorted) as a tar stream to w, reading each
 // file once from its Source and checking it against its Digest while it
 // streams. mtime is the timestamp of every entry (truncated to seconds, UTC).
-func WriteTar(w io.Writer, entries []Entry, mtime time.Time) (TarStats, error) {
+// It stops with ctx's error when ctx ends, even inside a large file.
+func WriteTar(ctx context.Context, w io.Writer, entries []Entry, mtime time.Time) (TarStats, error) {
 	mtime = mtime.UTC().Truncate(time.Second)
 	tw := tar.NewWriter(w)
 	var st TarStats
 	for i := range entries {
 		e := &entries[i]
+		if err := ctx.Err(); err != nil {
+			return st, err
+		}
 		if i > 0 && entries[i-1].Path >= e.Path {
 			return st, fmt.Errorf("layer entries not sorted or duplicated at %s", e.Path)
 		}
@@ -132,7 +137,7 @@ func WriteTar(w io.Writer, entries []Entry, mtime time.Time) (TarStats, error) {
 			return st, err
 		}
 		if e.Type == TypeFile && e.Content == nil {
-			if err := writeHostFile(tw, h, e); err != nil {
+			if err := writeHostFile(ctx, tw, h, e); err != nil {
 				return st, err
 			}
 		} else {
@@ -158,7 +163,7 @@ func WriteTar(w io.Writer, entries []Entry, mtime time.Time) (TarStats, error) {
 
 // writeHostFile streams e.Source into tw, hashing it, and fails with a
 // *DigestMismatchError when its size or digest is not the expected one.
-func writeHostFile(tw *tar.Writer, h *tar.Header, e *Entry) error {
+func writeHostFile(ctx context.Context, tw *tar.Writer, h *tar.Header, e *Entry) error {
 	f, err := os.Open(e.Source)
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", e.Source, err)
@@ -182,10 +187,13 @@ func writeHostFile(tw *tar.Writer, h *tar.Header, e *Entry) error {
 		return fmt.Errorf("writing %s: %w", e.Path, err)
 	}
 	hash := sha256.New()
-	n, err := io.Copy(tw, io.TeeReader(f, hash))
+	n, err := io.Copy(tw, io.TeeReader(ctxReader{ctx, f}, hash))
 	if err != nil {
 		if errors.Is(err, tar.ErrWriteTooLong) {
 			return fmt.Errorf("reading %s: the file grew while being read", e.Source)
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
 		}
 		return fmt.Errorf("reading %s: %w", e.Source, err)
 	}
@@ -194,4 +202,17 @@ func writeHostFile(tw *tar.Writer, h *tar.Header, e *Entry) error {
 		return &DigestMismatchError{Path: e.Path, Source: e.Source, Want: e.Digest, Got: got}
 	}
 	return nil
+}
+
+// ctxReader fails reads once its context ends.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }
