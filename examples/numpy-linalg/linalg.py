@@ -5,7 +5,7 @@ Writes out/eigenvalues.npy, out/singular.npy and out/summary.csv. The work
 goes through numpy's BLAS/LAPACK (OpenBLAS on Debian), multithreaded, so the
 manifest records the kernel ("core type") and thread count in use.
 
-Usage: linalg.py [--size N] [--repeat K]  (defaults 2000 and 8: about 5 s of CPU)
+Usage: linalg.py [--size N] [--repeat K]  (defaults 2000 and 16: about 7 s of CPU)
 """
 import argparse
 import os
@@ -14,7 +14,7 @@ import numpy as np
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--size", type=int, default=2000)
-ap.add_argument("--repeat", type=int, default=8)
+ap.add_argument("--repeat", type=int, default=16)
 args = ap.parse_args()
 
 rng = np.random.RandomState(42)
