@@ -55,15 +55,19 @@ func (e *ImageMismatchError) Error() string {
 // ID), exported through the engine into an unlinked temporary file that
 // lives as long as the process.
 func OpenImage(ctx context.Context, ref string, eng *engine.Engine) (v1.Image, error) {
-	if _, err := os.Stat(ref); err == nil {
+	_, statErr := os.Stat(ref)
+	if statErr == nil {
 		return ociimage.Open(ref)
 	}
 	if eng == nil {
-		return nil, fmt.Errorf("image %s: no such file or directory, and no Docker Engine to look it up in", ref)
+		return nil, fmt.Errorf("image %s: %w, and no Docker Engine to look it up in", ref, statErr)
 	}
 	rc, err := eng.Save(ctx, ref)
 	if err != nil {
-		return nil, err
+		if strings.HasPrefix(ref, "/") || strings.HasPrefix(ref, ".") || strings.HasSuffix(ref, ".tar") {
+			return nil, fmt.Errorf("image %s: %w", ref, statErr)
+		}
+		return nil, fmt.Errorf("image %s is neither a file nor an image of the Docker Engine: %w", ref, err)
 	}
 	defer rc.Close()
 	f, err := os.CreateTemp("", "repro-image-*.tar")
