@@ -18,7 +18,6 @@ cd "$root"
 N=${1:-5}
 PY=/usr/bin/python3
 work=$(mktemp -d /tmp/repro-bench-replay-XXXXXX)
-export XDG_CACHE_HOME=$work/cache
 images=()
 cleanup() {
   for i in "${images[@]}"; do docker rmi -f "$i" >/dev/null 2>&1 || true; done
@@ -28,6 +27,9 @@ trap cleanup EXIT
 
 go build -o "$work/repro" ./cmd/repro
 REPRO=$work/repro
+# repro's caches (hashes, verified images) start empty; set after go build,
+# which would otherwise rebuild everything in an empty cache.
+export XDG_CACHE_HOME=$work/cache
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 now() { date +%s.%N; }
