@@ -1,14 +1,11 @@
 package replay
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
-	"os"
 	"runtime"
-	"sort"
 	"strings"
 
+	"github.com/repro-ml/repro/internal/sysinfo"
 	"github.com/repro-ml/repro/lockfmt"
 )
 
@@ -34,48 +31,30 @@ func (h *HostCPU) Has(flags ...string) bool {
 
 // ReadHostCPU reads /proc/cpuinfo.
 func ReadHostCPU() (*HostCPU, error) {
-	b, err := os.ReadFile("/proc/cpuinfo")
+	c, err := sysinfo.HostCPU(archName(runtime.GOARCH))
 	if err != nil {
 		return nil, fmt.Errorf("reading the host CPU facts: %w", err)
 	}
-	return ParseCPUInfo(b), nil
+	return newHostCPU(c), nil
 }
 
 // ParseCPUInfo extracts model, logical CPU count, flags and x86-64 level
-// from /proc/cpuinfo text. Unknown or malformed lines are ignored.
-func ParseCPUInfo(b []byte) *HostCPU {
-	h := &HostCPU{Arch: archName(runtime.GOARCH), flags: map[string]bool{}}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	first := true
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), ":")
-		if !ok {
-			continue
-		}
-		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
-		switch k {
-		case "processor":
-			h.Cores++
-		case "model name":
-			if h.Model == "" {
-				h.Model = v
-			}
-		case "flags", "Features":
-			if first {
-				for _, f := range strings.Fields(v) {
-					h.flags[f] = true
-				}
-				first = false
-			}
-		}
+// from /proc/cpuinfo text (see sysinfo.ParseCPUInfo).
+func ParseCPUInfo(b []byte) (*HostCPU, error) {
+	c, err := sysinfo.ParseCPUInfo(b)
+	if err != nil {
+		return nil, err
 	}
-	for f := range h.flags {
-		h.Flags = append(h.Flags, f)
+	if c.Arch == "" {
+		c.Arch = archName(runtime.GOARCH)
 	}
-	sort.Strings(h.Flags)
-	if h.Arch == "x86_64" {
-		h.Level = x86Level(h.flags)
+	return newHostCPU(c), nil
+}
+
+func newHostCPU(c sysinfo.CPU) *HostCPU {
+	h := &HostCPU{Arch: c.Arch, Model: c.Model, Cores: c.Cores, Level: c.Level, Flags: c.Flags, flags: map[string]bool{}}
+	for _, f := range c.Flags {
+		h.flags[f] = true
 	}
 	return h
 }
@@ -88,29 +67,6 @@ func archName(goarch string) string {
 		return "aarch64"
 	}
 	return goarch
-}
-
-var x86Levels = []struct {
-	name  string
-	flags []string
-}{
-	{"x86-64-v1", []string{"lm", "cmov", "cx8", "fpu", "fxsr", "mmx", "syscall", "sse2"}},
-	{"x86-64-v2", []string{"cx16", "lahf_lm", "popcnt", "pni", "sse4_1", "sse4_2", "ssse3"}},
-	{"x86-64-v3", []string{"avx", "avx2", "bmi1", "bmi2", "f16c", "fma", "abm", "movbe", "xsave"}},
-	{"x86-64-v4", []string{"avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"}},
-}
-
-func x86Level(flags map[string]bool) string {
-	level := ""
-	for _, l := range x86Levels {
-		for _, f := range l.flags {
-			if !flags[f] {
-				return level
-			}
-		}
-		level = l.name
-	}
-	return level
 }
 
 // fpFlags are the CPU flags that select floating-point kernels.
