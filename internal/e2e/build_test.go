@@ -125,6 +125,17 @@ func TestBuildE2EDebianSklearn(t *testing.T) {
 	buildRun(t, dir, "/usr/bin/python3", "generate_data.py")
 	m := captureBuildReplay(t, dir, "/usr/bin/python3", "train.py")
 	require.NotEmpty(t, m.Outputs)
+
+	// --closure full: every file of every recorded distribution (Debian's
+	// via dpkg), each package checked against its tree digest, and the
+	// image verifies against the manifest.
+	mb, err := os.ReadFile(filepath.Join(dir, lockfmt.FileName))
+	require.NoError(t, err)
+	ctx := context.Background()
+	full, err := replay.Build(ctx, m, mb, replay.BuildOptions{TempDir: t.TempDir(), Closure: replay.ClosureFull})
+	require.NoError(t, err)
+	defer full.Close()
+	require.NoError(t, replay.VerifyImage(ctx, full.Image, m, mb))
 }
 
 const stdlibExperiment = `import hashlib, json, math, os, random, statistics
