@@ -125,9 +125,6 @@ func runReplay(ctx context.Context, a *app, fs *flag.FlagSet, f *replayFlags) er
 			return &exitError{code: exitUsage, err: err}
 		}
 		opts.Manifest, opts.Signature, opts.Image, opts.Source = rem.Manifest, rem.Signature, rem.Layout, rem.Ref
-		if opts.Signature == nil {
-			opts.Signature = []byte{}
-		}
 	} else {
 		return usagef("%s: no such file, and not an image reference", arg)
 	}
