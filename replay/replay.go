@@ -95,6 +95,8 @@ func Replay(ctx context.Context, opts Options) (*Report, error) {
 			return rep, fmt.Errorf("creating a directory for the outputs: %w", err)
 		}
 		defer os.RemoveAll(outDir)
+	} else if ents, err := os.ReadDir(outDir); err == nil && len(ents) > 0 {
+		return rep, fmt.Errorf("the directory for the kept outputs, %s, is not empty: give a new or empty one", outDir)
 	} else if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return rep, fmt.Errorf("creating %s: %w", outDir, err)
 	}
