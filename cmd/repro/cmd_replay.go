@@ -81,7 +81,7 @@ func replayCmd() *command {
 			fs.BoolVar(&f.rmImage, "rm-image", false, "remove the image from the Docker Engine afterwards")
 			fs.BoolVar(&f.json, "json", false, "print the report as JSON on stdout")
 			fs.StringVar(&f.report, "report", "", "also write the JSON report to `file`")
-			fs.StringVar(&f.keep, "keep", "", "keep the replayed outputs in `dir`")
+			fs.StringVar(&f.keep, "keep", "", "keep the replayed outputs in `dir` (new or empty)")
 			fs.StringVar(&f.emit, "emit", "", "instead of replaying, print a `k8s-job` manifest that replays REF on a cluster")
 		},
 		run: func(ctx context.Context, a *app, fs *flag.FlagSet) error {
