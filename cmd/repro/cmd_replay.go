@@ -207,7 +207,7 @@ func parseSize(s string) (int64, error) {
 		return 0, errors.New("want a size such as 512m or 4g")
 	}
 	if v*mult < 6<<20 {
-		return 0, errors.New("Docker needs at least 6m")
+		return 0, errors.New("the Docker Engine needs at least 6m")
 	}
 	return int64(v * mult), nil
 }
