@@ -44,6 +44,7 @@ Examples:
 type replayFlags struct {
 	key, allowed, identity string
 	insecure               bool
+	plainHTTP              bool
 	image                  string
 	noPin                  bool
 	env                    captureList
@@ -70,6 +71,7 @@ func replayCmd() *command {
 			fs.StringVar(&f.allowed, "allowed-signers", "", "ssh allowed_signers `file` (with --identity)")
 			fs.StringVar(&f.identity, "identity", "", "signer `identity` to look up in --allowed-signers")
 			fs.BoolVar(&f.insecure, "insecure-unsigned", false, "replay an unsigned or unverifiable manifest anyway (the report says so)")
+			fs.BoolVar(&f.plainHTTP, "insecure", false, "allow plain HTTP to a registry on this machine (localhost, 127.0.0.1, ::1)")
 			fs.StringVar(&f.image, "image", "", "image to run: OCI layout `dir`, image tar, or an image in the Docker Engine")
 			fs.BoolVar(&f.noPin, "no-pin-kernels", false, "let the host choose BLAS and numpy kernels instead of the capture's")
 			fs.Var(&f.env, "env", "override one variable, `NAME=VALUE` (repeatable; recorded in the report)")
@@ -103,7 +105,7 @@ func runReplay(ctx context.Context, a *app, fs *flag.FlagSet, f *replayFlags) er
 		if f.emit != "k8s-job" {
 			return usagef("--emit %q: the only format is k8s-job", f.emit)
 		}
-		return emitK8sJob(ctx, a, arg, false)
+		return emitK8sJob(ctx, a, arg, f.plainHTTP)
 	}
 	if _, serr := os.Stat(arg); serr == nil {
 		opts.ManifestPath, opts.Source = arg, arg
@@ -120,8 +122,15 @@ func runReplay(ctx context.Context, a *app, fs *flag.FlagSet, f *replayFlags) er
 				return err
 			})
 		}
-		rem, err := fetchRemote(ctx, a, arg, dir, false, checks...)
+		rem, err := fetchRemote(ctx, a, arg, dir, f.plainHTTP, checks...)
 		if err != nil {
+			// The registry error's message and hint, but replay's exit
+			// status: a refused or missing experiment could not be replayed.
+			err = a.registryError(err)
+			var ee *exitError
+			if errors.As(err, &ee) {
+				return &exitError{code: exitUsage, err: ee.err}
+			}
 			return &exitError{code: exitUsage, err: err}
 		}
 		opts.Manifest, opts.Signature, opts.Image, opts.Source = rem.Manifest, rem.Signature, rem.Layout, rem.Ref
