@@ -153,6 +153,10 @@ func Build(ctx context.Context, m *lockfmt.Manifest, manifestBytes []byte, opts 
 	}
 	built := make([]*ociimage.Layer, len(roles))
 	errs := make([]error, len(roles))
+	// The first failing layer stops the others.
+	parent := ctx
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
 	var mu sync.Mutex
 	report := func(p BuildProgress) {
 		if opts.Progress != nil {
@@ -170,7 +174,9 @@ func Build(ctx context.Context, m *lockfmt.Manifest, manifestBytes []byte, opts 
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			if ctx.Err() != nil {
-				errs[i] = ctx.Err()
+				if parent.Err() != nil {
+					errs[i] = parent.Err()
+				}
 				return
 			}
 			es := byRole[role]
@@ -181,10 +187,14 @@ func Build(ctx context.Context, m *lockfmt.Manifest, manifestBytes []byte, opts 
 				err = checkHostFiles(es, opts.Hashes)
 			}
 			if err != nil {
-				errs[i] = fmt.Errorf("building the %s layer: %w", role, err)
 				if l != nil {
 					l.Remove()
 				}
+				if errors.Is(err, context.Canceled) && parent.Err() == nil {
+					return // stopped because another layer failed
+				}
+				errs[i] = fmt.Errorf("building the %s layer: %w", role, err)
+				stop()
 				return
 			}
 			built[i] = l
