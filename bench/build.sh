@@ -10,7 +10,6 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d /tmp/repro-bench-XXXXXX)
 trap 'rm -rf "$work"' EXIT
-export XDG_CACHE_HOME="$work/cache"
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 
 now() { date +%s.%N; }
@@ -21,7 +20,9 @@ secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 mb() { awk -v n="$1" 'BEGIN { printf "%.1f MB", n / 1e6 }'; }
 sum() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(sum(l[sys.argv[2]] for l in d["layers"]))' "$1" "$2"; }
 
-go build -o "$work/repro" "$repo/cmd/repro"
+(cd "$repo" && go build -o "$work/repro" ./cmd/repro)
+# A fresh layer and hash cache (after the Go build, which keeps its own cache).
+export XDG_CACHE_HOME="$work/cache"
 cp -r "$repo/examples/sklearn-classifier" "$work/exp"
 cd "$work/exp"
 /usr/bin/python3 generate_data.py >/dev/null
