@@ -147,6 +147,7 @@ func (c *capturer) run(ctx context.Context) (*lockfmt.Manifest, error) {
 		reports []ProbeReport // full reports: the stack, pins and python sections
 		partial []ProbeReport // killed forked children: only what they opened
 		runs    []runOutputs
+		watched []string // executables the process watcher saw, all runs
 	)
 	for i := 1; i <= c.opts.Runs; i++ {
 		dir, err := c.probe.runDir(i)
@@ -163,6 +164,7 @@ func (c *capturer) run(ctx context.Context) (*lockfmt.Manifest, error) {
 		if err != nil {
 			return nil, err
 		}
+		watched = append(watched, res.executables...)
 		if res.exitCode != 0 && !c.opts.AllowFailure {
 			return nil, &ExitError{Code: res.exitCode, Run: i}
 		}
@@ -200,7 +202,8 @@ func (c *capturer) run(ctx context.Context) (*lockfmt.Manifest, error) {
 	m.Outputs = mergeRuns(runs, c.opts.Seed != nil)
 
 	c.step("gathering the software stack")
-	if err := gatherStack(ctx, reports, m, StackOptions{WorkDir: c.workdir, Hashes: c.cache, Warn: c.warnf}); err != nil {
+	if err := gatherStack(ctx, reports, m, StackOptions{WorkDir: c.workdir, Hashes: c.cache, Warn: c.warnf,
+		Executables: executables(c.opts.Argv, c.workdir, envm["PATH"], watched, reports)}); err != nil {
 		return nil, fmt.Errorf("gathering the software stack: %w", err)
 	}
 	fillPython(m, reports)

@@ -67,6 +67,9 @@ type runResult struct {
 	// stderrFile hold their saved bytes.
 	stdout, stderr         lockfmt.Output
 	stdoutFile, stderrFile string
+	// executables are the programs the run's processes executed, as the
+	// process watcher saw them (real paths).
+	executables []string
 }
 
 // runOnce starts argv in dir with env, streams its output, and waits for it.
@@ -107,6 +110,7 @@ func runOnce(ctx context.Context, argv []string, dir string, env []string, opts 
 		return nil, fmt.Errorf("starting %s: %w", argv[0], err)
 	}
 	pid := cmd.Process.Pid
+	watch := watchProcesses(pid)
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 
@@ -119,6 +123,7 @@ func runOnce(ctx context.Context, argv []string, dir string, env []string, opts 
 		waitErr = interrupt(pid, done)
 	}
 	dur := time.Since(start)
+	executables := watch.finish()
 	if interrupted {
 		syscall.Kill(-pid, syscall.SIGKILL) // stragglers of the group
 		return nil, fmt.Errorf("%w: %s stopped after %s", ErrInterrupted, argv[0], dur.Round(time.Millisecond))
@@ -131,13 +136,14 @@ func runOnce(ctx context.Context, argv []string, dir string, env []string, opts 
 		code = 128 + int(ws.Signal())
 	}
 	return &runResult{
-		exitCode:   code,
-		duration:   dur,
-		pid:        pid,
-		stdout:     out.output(lockfmt.StdoutPath),
-		stderr:     errS.output(lockfmt.StderrPath),
-		stdoutFile: out.file.Name(),
-		stderrFile: errS.file.Name(),
+		exitCode:    code,
+		duration:    dur,
+		pid:         pid,
+		stdout:      out.output(lockfmt.StdoutPath),
+		stderr:      errS.output(lockfmt.StderrPath),
+		stdoutFile:  out.file.Name(),
+		stderrFile:  errS.file.Name(),
+		executables: executables,
 	}, nil
 }
 

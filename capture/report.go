@@ -17,6 +17,10 @@ type ProbeReport struct {
 	Sysconfig      map[string]string `json:"sysconfig"`
 	// Opened are the paths opened (audit event "open"), absolute, deduplicated.
 	Opened []OpenedPath `json:"opened"`
+	// Executed are the programs the process started (subprocess, os.exec*,
+	// os.posix_spawn, os.spawn*, os.system), as named: absolute, or a bare
+	// name looked up on PATH.
+	Executed []string `json:"executed,omitempty"`
 	// Modules are the imported modules with their files ("" for built-ins).
 	Modules []ProbeModule `json:"modules"`
 	// Mapped are the shared objects in /proc/self/maps at exit (absolute paths).

@@ -22,6 +22,9 @@ import (
 type StackOptions struct {
 	// WorkDir is the experiment's working directory (lock files are looked for there).
 	WorkDir string
+	// Executables are programs the run executed besides the Python
+	// interpreters (see executables): each is recorded with its ELF closure.
+	Executables []string
 	// Hashes is the digest cache to use for every file hashed.
 	Hashes *hashcache.Cache
 	// Warn, when set, receives problems that do not stop the capture (an

@@ -33,6 +33,16 @@ func (s *stackState) libraries(files map[string]string) {
 			}
 		}
 	}
+	for _, p := range s.opts.Executables {
+		if filepath.IsAbs(p) {
+			p = filepath.Clean(p)
+			exes[p] = true
+			if real, err := filepath.EvalSymlinks(p); err == nil {
+				exes[real] = true
+			}
+			roots = stkAppendNew(roots, p)
+		}
+	}
 	if len(roots) == 0 {
 		return
 	}

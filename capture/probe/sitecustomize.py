@@ -35,7 +35,38 @@ def _repro_probe():
     getcwd = _os.getcwd
     WFLAGS = _os.O_WRONLY | _os.O_RDWR | _os.O_CREAT | _os.O_TRUNC | _os.O_APPEND
 
+    executed = set()  # programs this process started (as named, maybe relative)
+
+    def note_exec(event, args):
+        # subprocess.Popen: (executable, args, cwd, env); os.exec and
+        # os.posix_spawn: (path, args, env); os.spawn: (mode, path, args, env);
+        # os.system: (command,), run by /bin/sh.
+        if event == "subprocess.Popen":
+            prog = args[0]
+            if prog is None:
+                a = args[1]
+                if isinstance(a, (str, bytes)):
+                    a = [a]
+                prog = a[0] if a else None
+        elif event == "os.spawn":
+            prog = args[1]
+        elif event == "os.system":
+            prog = "/bin/sh"
+        else:
+            prog = args[0]
+        if isinstance(prog, bytes):
+            prog = _os.fsdecode(prog)
+        elif not isinstance(prog, str):
+            prog = _os.fspath(prog) if hasattr(prog, "__fspath__") else None
+        if prog:
+            executed.add(prog)
+
     def hook(event, args):
+        if event in ("subprocess.Popen", "os.exec", "os.posix_spawn", "os.spawn", "os.system"):
+            try:
+                note_exec(event, args)
+            except Exception:
+                pass
         if event != "open" or not state["recording"]:
             if event == "os.exec":
                 try:
@@ -386,6 +417,7 @@ def _repro_probe():
                 "path": [p for p in _sys.path if p != _repro_dir],
                 "sysconfig": sysconfig_facts(),
                 "opened": [{"path": _os.path.normpath(p), "write": w} for p, w in sorted(opened.items())],
+                "executed": sorted(executed),
                 "modules": modules(),
                 "mapped": maps,
                 "runtimes": runtimes(maps),

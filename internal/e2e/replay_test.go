@@ -140,10 +140,10 @@ func TestReplayExamples(t *testing.T) {
 	}
 }
 
-// TestReplayExampleThreads replays the threads example. It fails while
-// the image lacks what ctypes.util.find_library("c") needs (ldconfig and
-// /etc/ld.so.cache, which the capture never opens): threadpoolctl then finds
-// no BLAS in the container and out/threads.json lists none.
+// TestReplayExampleThreads replays the threads example. threadpoolctl finds
+// the BLAS through ctypes.util.find_library, which runs /sbin/ldconfig: the
+// capture must record that program (the probe's exec events) or the
+// container's out/threads.json lists no BLAS.
 func TestReplayExampleThreads(t *testing.T) {
 	e := replaySetup(t)
 	dir := copyExample(t, "threads")
@@ -195,4 +195,21 @@ func TestReplayDataExternal(t *testing.T) {
 	_, stderr, code = e.replayJSON(t, dir)
 	require.Equal(t, 2, code, stderr)
 	assert.Contains(t, stderr, "iris-like.csv on this host has digest")
+}
+
+// TestReplayShellScript captures an experiment that is a shell script
+// calling Python (and a non-Python program), and replays it: the shell, the
+// programs it ran and their libraries are in the image.
+func TestReplayShellScript(t *testing.T) {
+	e := replaySetup(t)
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "step.py"),
+		[]byte("import sys\nopen('out.txt', 'w').write('python %d\\n' % sys.version_info[0])\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "run.sh"),
+		[]byte("#!/bin/sh\nset -e\n/usr/bin/python3 step.py\nsleep 0.1\nwc -c out.txt > count.txt\necho done\n"), 0o755))
+	e.captureSigned(t, dir, nil, "./run.sh")
+	rep, stderr, code := e.replayJSON(t, dir, "--rm-image")
+	require.Equal(t, 0, code, "replay: %s", stderr)
+	assert.Equal(t, 4, rep.Total, "out.txt, count.txt, stdout and stderr")
+	assert.Equal(t, rep.Total, rep.Identical, rep.Verdict)
 }
