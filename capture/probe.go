@@ -9,13 +9,11 @@ import (
 	"strconv"
 	"strings"
 
-	_ "embed"
+	"github.com/repro-ml/repro/internal/probe"
 )
 
 // probeSource is the Python probe, installed as sitecustomize.py.
-//
-//go:embed probe/sitecustomize.py
-var probeSource []byte
+var probeSource = probe.Source
 
 // maxReportSize bounds one probe report; a bigger file is not read.
 const maxReportSize = 256 << 20

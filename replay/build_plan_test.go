@@ -5,6 +5,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/repro-ml/repro/internal/probe"
 	"github.com/repro-ml/repro/lockfmt"
 )
 
@@ -70,7 +71,14 @@ func TestPlanRuntimeFiles(t *testing.T) {
 	require.Equal(t, 100, p.dirs["/home/ana"].GID)
 	require.Equal(t, 0, p.dirs["/home"].UID)
 	require.Equal(t, []string{"/usr/bin/python3", "t.py"}, imageCmd(m))
-	require.Equal(t, []string{"HOME=/home/ana", "LANG=C.UTF-8", "PATH=" + DefaultPath}, imageEnv(m, p.home))
+	require.Equal(t, []string{"HOME=/home/ana", "LANG=C.UTF-8", "PATH=" + DefaultPath,
+		"PYTHONPATH=" + ProbeDirInImage, "REPRO_PROBE_DIR=" + ReportDirInImage, "REPRO_SEED=0"}, imageEnv(m, p.home))
+	require.Equal(t, probe.Source, p.items[ProbeDirInImage+"/sitecustomize.py"].Content)
+
+	// No seed recorded: the probe runs without one; the recorded PYTHONPATH follows the probe's.
+	m.Determinism.Seed, m.Run.Env["PYTHONPATH"] = -1, "/opt/lib"
+	require.Equal(t, []string{"HOME=/home/ana", "LANG=C.UTF-8", "PATH=" + DefaultPath,
+		"PYTHONPATH=" + ProbeDirInImage + ":/opt/lib", "REPRO_PROBE_DIR=" + ReportDirInImage}, imageEnv(m, p.home))
 
 	// A user name that could break /etc/passwd is replaced.
 	m.Run.User = "x:0:0:evil"

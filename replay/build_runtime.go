@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/repro-ml/repro/internal/ociimage"
+	"github.com/repro-ml/repro/internal/probe"
 	"github.com/repro-ml/repro/lockfmt"
 )
 
@@ -71,7 +72,7 @@ func passwdGroup(m *lockfmt.Manifest, home string) (passwd, group []byte) {
 }
 
 // addRuntime adds the generated files: /etc/passwd and /etc/group (unless
-// the manifest carries the captured ones) and the manifest itself. The
+// the manifest carries the captured ones), the manifest itself and the probe. The
 // directories (/tmp, home, workdir) are added by addDirs.
 func (p *imagePlan) addRuntime(m *lockfmt.Manifest, manifestBytes []byte) {
 	passwd, group := passwdGroup(m, p.home)
@@ -83,6 +84,7 @@ func (p *imagePlan) addRuntime(m *lockfmt.Manifest, manifestBytes []byte) {
 		{"/etc/passwd", 0o644, passwd},
 		{"/etc/group", 0o644, group},
 		{ManifestPathInImage, 0o444, manifestBytes},
+		{ProbeDirInImage + "/sitecustomize.py", 0o444, probe.Source},
 	}
 	for _, g := range gen {
 		if _, ok := p.items[g.path]; ok {
@@ -101,11 +103,15 @@ func (p *imagePlan) addGenerated(q string, mode int64, content []byte) {
 	p.items[q] = it
 }
 
-// imageEnv is the image's environment: the manifest's pinned variables,
-// sorted, plus PATH and HOME when the manifest does not pin them.
+// imageEnv is the image's environment: the manifest's pinned variables and
+// those that run the probe (probeEnv), sorted, plus PATH and HOME when the
+// manifest does not pin them.
 func imageEnv(m *lockfmt.Manifest, home string) []string {
 	env := map[string]string{}
 	for k, v := range m.Run.Env {
+		env[k] = v
+	}
+	for k, v := range probeEnv(m) {
 		env[k] = v
 	}
 	if _, ok := env["PATH"]; !ok {

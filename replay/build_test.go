@@ -188,7 +188,8 @@ func TestBuildDeterministic(t *testing.T) {
 	require.Equal(t, []string{"/opt/hello/bin/hello", "image"}, cf.Config.Cmd)
 	require.Equal(t, "/work/exp", cf.Config.WorkingDir)
 	require.Equal(t, "0:0", cf.Config.User)
-	require.Equal(t, []string{"HOME=/root", "OMP_NUM_THREADS=1", "PATH=" + DefaultPath, "PYTHONHASHSEED=0"}, cf.Config.Env)
+	require.Equal(t, []string{"HOME=/root", "OMP_NUM_THREADS=1", "PATH=" + DefaultPath, "PYTHONHASHSEED=0",
+		"PYTHONPATH=" + ProbeDirInImage, "REPRO_PROBE_DIR=" + ReportDirInImage, "REPRO_SEED=0"}, cf.Config.Env)
 	require.Equal(t, lockfmt.DigestBytes(h.bytes), cf.Config.Labels[LabelManifestDigest])
 }
 

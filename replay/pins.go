@@ -157,12 +157,15 @@ func mklBranch(flags []string) string {
 }
 
 // BuildEnv is the replay environment: the manifest's recorded variables,
-// then the kernel pins (unless disabled), then the --env overrides, sorted
+// then those that run the probe (seeds, determinism switches), then the kernel pins (unless disabled), then the --env overrides, sorted
 // by name.
 func BuildEnv(m *lockfmt.Manifest, pins []EnvVar, overrides []EnvVar) []EnvVar {
 	byName := map[string]EnvVar{}
 	for k, v := range m.Run.Env {
 		byName[k] = EnvVar{Name: k, Value: v, Source: SourceManifest}
+	}
+	for k, v := range probeEnv(m) {
+		byName[k] = EnvVar{Name: k, Value: v, Source: SourceRuntime}
 	}
 	for _, p := range pins {
 		byName[p.Name] = p

@@ -88,10 +88,15 @@ func TestBuildEnvOverrides(t *testing.T) {
 	pins := []EnvVar{{Name: "OPENBLAS_CORETYPE", Value: "Haswell", Source: SourceKernelPin}}
 	o, err := ParseEnvOverride("OPENBLAS_NUM_THREADS=1")
 	require.NoError(t, err)
+	m.Determinism.Seed = 7
 	env := BuildEnv(m, pins, []EnvVar{o})
-	require.Len(t, env, 3)
+	require.Len(t, env, 6)
 	assert.Equal(t, EnvVar{Name: "OPENBLAS_CORETYPE", Value: "Haswell", Source: SourceKernelPin}, env[0])
 	assert.Equal(t, EnvVar{Name: "OPENBLAS_NUM_THREADS", Value: "1", Source: SourceOverride, Recorded: "2"}, env[1])
+	// The probe runs in the replay as in the capture, with the recorded seed.
+	assert.Equal(t, EnvVar{Name: "PYTHONPATH", Value: ProbeDirInImage, Source: SourceRuntime}, env[3])
+	assert.Equal(t, EnvVar{Name: "REPRO_PROBE_DIR", Value: ReportDirInImage, Source: SourceRuntime}, env[4])
+	assert.Equal(t, EnvVar{Name: "REPRO_SEED", Value: "7", Source: SourceRuntime}, env[5])
 	_, err = ParseEnvOverride("=x")
 	assert.Error(t, err)
 }

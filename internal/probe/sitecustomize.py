@@ -7,7 +7,7 @@
 # on stdout, and the next sitecustomize on sys.path (Debian and conda ship
 # one) is executed afterwards exactly as site.py would have.
 #
-# Environment (set by repro capture):
+# Environment (set by repro capture, and by the image repro build makes):
 #   REPRO_PROBE_DIR       directory for the reports, one <pid>.json per process
 #   REPRO_SEED            --seed value, absent when none was asked for
 #   REPRO_DETERMINISTIC   "1" for --deterministic
@@ -26,6 +26,11 @@ def _repro_probe():
     report_dir = _os.environ.get("REPRO_PROBE_DIR")
     if not report_dir:
         return
+    try:
+        # In a replay the directory is a fresh one under /tmp.
+        _os.makedirs(report_dir, exist_ok=True)
+    except Exception:
+        pass
     seed_text = _os.environ.get("REPRO_SEED", "")
     deterministic = _os.environ.get("REPRO_DETERMINISTIC") == "1"
 
