@@ -236,7 +236,7 @@ func (a *app) captureProgress(tty bool) func(capture.Event) {
 			if e.Total > 0 {
 				pct = 100 * float64(e.Done) / float64(e.Total)
 			}
-			fmt.Fprintf(a.stderr, "\r\033[Krepro: %s %s / %s (%.0f%%)", e.Message, captureBytes(e.Done), captureBytes(e.Total), pct)
+			fmt.Fprintf(a.stderr, "\r\033[Krepro: %s %s / %s (%.0f%%)", e.Message, humanSize(e.Done), humanSize(e.Total), pct)
 			if e.Done >= e.Total {
 				fmt.Fprintln(a.stderr)
 			}

@@ -113,11 +113,11 @@ func (a *app) printCaptureSummary(m *lockfmt.Manifest, wd, out, sig string) {
 		if o.Nondeterministic {
 			flag = "  nondeterministic: " + o.Reason
 		}
-		a.printf("  %-30s %s  %s%s\n", o.Path, captureShort(o.Digest), captureBytes(o.Size), flag)
+		a.printf("  %-30s %s  %s%s\n", o.Path, shortDigest(o.Digest), humanSize(o.Size), flag)
 	}
 	a.printf("data      %d\n", len(m.Data))
 	for _, d := range m.Data {
-		a.printf("  %-30s %s  %s  (%s, %s)\n", captureDataName(d, wd), captureShort(d.Digest), captureBytes(d.Size), d.Kind, d.Source)
+		a.printf("  %-30s %s  %s  (%s, %s)\n", captureDataName(d, wd), shortDigest(d.Digest), humanSize(d.Size), d.Kind, d.Source)
 	}
 	code := fmt.Sprintf("%d source files read", len(m.Code.Files))
 	if g := m.Code.Git; g != nil {
@@ -176,25 +176,6 @@ func captureFirst(ss ...string) string {
 		}
 	}
 	return ""
-}
-
-func captureShort(d string) string {
-	if len(d) > len(lockfmt.DigestPrefix)+12 {
-		return d[:len(lockfmt.DigestPrefix)+12]
-	}
-	return d
-}
-
-func captureBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }
 
 // captureRel shows p relative to wd when it is inside it.

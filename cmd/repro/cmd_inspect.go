@@ -92,7 +92,7 @@ func inspSummarize(p string, m *lockfmt.Manifest) string {
 	line("  workdir\t%s", m.Run.WorkDir)
 	line("  exit\t%d", m.Run.ExitCode)
 	line("  duration\t%s (captured %d run(s))", time.Duration(m.Run.DurationMS)*time.Millisecond, m.Run.Runs)
-	line("  user\t%s (uid %d, gid %d)", inspOrDash(m.Run.User), m.Run.UID, m.Run.GID)
+	line("  user\t%s (uid %d, gid %d)", orDash(m.Run.User), m.Run.UID, m.Run.GID)
 	line("  env\t%d variable(s) set for replay", len(m.Run.Env))
 	if len(m.Run.Scrubbed) > 0 {
 		line("  scrubbed\t%s (secret-looking, values not recorded)", strings.Join(m.Run.Scrubbed, ", "))
@@ -100,9 +100,9 @@ func inspSummarize(p string, m *lockfmt.Manifest) string {
 
 	section("Python")
 	py := m.Python
-	line("  version\t%s %s", inspOrDash(py.Implementation), inspOrDash(py.Version))
-	line("  executable\t%s (%s)", inspOrDash(py.Executable), inspOrDash(py.RealExecutable))
-	line("  prefix\t%s (base %s)", inspOrDash(py.Prefix), inspOrDash(py.BasePrefix))
+	line("  version\t%s %s", orDash(py.Implementation), orDash(py.Version))
+	line("  executable\t%s (%s)", orDash(py.Executable), orDash(py.RealExecutable))
+	line("  prefix\t%s (base %s)", orDash(py.Prefix), orDash(py.BasePrefix))
 	line("  imported\t%d module(s) in %d process(es)", py.Modules, py.Processes)
 	for _, r := range py.Runtimes {
 		desc := strings.Join(strings.Fields(r.Name+" "+r.Version+" "+r.CoreType), " ")
@@ -112,26 +112,26 @@ func inspSummarize(p string, m *lockfmt.Manifest) string {
 		line("  numpy SIMD\t%s", strings.Join(py.SIMD, " "))
 	}
 	if py.CUDA != "" || py.CuDNN != "" {
-		line("  CUDA\t%s, cuDNN %s", inspOrDash(py.CUDA), inspOrDash(py.CuDNN))
+		line("  CUDA\t%s, cuDNN %s", orDash(py.CUDA), orDash(py.CuDNN))
 	}
 
 	section("System")
 	os := m.OS
-	line("  OS\t%s (%s %s), kernel %s, %s", inspOrDash(os.Pretty), os.ID, os.VersionID, os.Kernel, os.Arch)
-	line("  libc\t%s %s", inspOrDash(os.Libc), os.LibcVer)
+	line("  OS\t%s (%s %s), kernel %s, %s", orDash(os.Pretty), os.ID, os.VersionID, os.Kernel, os.Arch)
+	line("  libc\t%s %s", orDash(os.Libc), os.LibcVer)
 	cpu := m.CPU
-	line("  CPU\t%s, %s, %d logical CPU(s)", inspOrDash(cpu.Model), cpu.Arch, cpu.Cores)
-	line("  CPU level\t%s; notable flags: %s", inspOrDash(cpu.Level), inspOrDash(strings.Join(inspNotableFlags(cpu.Flags), " ")))
+	line("  CPU\t%s, %s, %d logical CPU(s)", orDash(cpu.Model), cpu.Arch, cpu.Cores)
+	line("  CPU level\t%s; notable flags: %s", orDash(cpu.Level), orDash(strings.Join(inspNotableFlags(cpu.Flags), " ")))
 	if len(m.GPUs) == 0 {
 		line("  GPUs\tnone")
 	}
 	for i, g := range m.GPUs {
-		line("  GPU %d\t%s %s, driver %s, compute %s, %d MiB", i, g.Vendor, g.Name, inspOrDash(g.Driver), inspOrDash(g.ComputeCapability), g.MemoryMiB)
+		line("  GPU %d\t%s %s, driver %s, compute %s, %d MiB", i, g.Vendor, g.Name, orDash(g.Driver), orDash(g.ComputeCapability), g.MemoryMiB)
 	}
 
 	section("Determinism")
 	d := m.Determinism
-	line("  PYTHONHASHSEED\t%s (set by %s)", d.HashSeed, inspOrDash(d.HashSeedSetBy))
+	line("  PYTHONHASHSEED\t%s (set by %s)", d.HashSeed, orDash(d.HashSeedSetBy))
 	seed := "none"
 	if d.Seed >= 0 {
 		seed = fmt.Sprint(d.Seed)
@@ -155,20 +155,20 @@ func inspSummarize(p string, m *lockfmt.Manifest) string {
 	if g := m.Code.Git; g != nil {
 		dirty := "clean"
 		if g.Dirty {
-			dirty = "DIRTY (diff " + inspShortDigest(g.DiffDigest) + ")"
+			dirty = "DIRTY (diff " + shortDigest(g.DiffDigest) + ")"
 		}
-		line("  git\t%s on %s, %s", inspShort(g.Commit, 12), inspOrDash(g.Branch), dirty)
+		line("  git\t%s on %s, %s", inspShort(g.Commit, 12), orDash(g.Branch), dirty)
 		if g.Remote != "" {
 			line("  remote\t%s", g.Remote)
 		}
 	} else {
 		line("  git\tnone")
 	}
-	line("  sources\t%d file(s) read, tree %s", len(m.Code.Files), inspShortDigest(m.Code.Digest))
+	line("  sources\t%d file(s) read, tree %s", len(m.Code.Files), shortDigest(m.Code.Digest))
 
 	section(fmt.Sprintf("Data (%d)", len(m.Data)))
 	for _, x := range m.Data {
-		line("  %s\t%s\t%s\t%s\t%s", inspOrDash(x.Name), inspCmpOr(x.Path, x.URI), x.Kind, inspHumanSize(x.Size), inspShortDigest(x.Digest))
+		line("  %s\t%s\t%s\t%s\t%s", orDash(x.Name), inspCmpOr(x.Path, x.URI), x.Kind, humanSize(x.Size), shortDigest(x.Digest))
 	}
 
 	section(fmt.Sprintf("Outputs (%d)", len(m.Outputs)))
@@ -180,7 +180,7 @@ func inspSummarize(p string, m *lockfmt.Manifest) string {
 				flag += ": " + o.Reason
 			}
 		}
-		line("  %s\t%s\t%s\t%s", o.Path, inspHumanSize(o.Size), inspShortDigest(o.Digest), flag)
+		line("  %s\t%s\t%s\t%s", o.Path, humanSize(o.Size), shortDigest(o.Digest), flag)
 	}
 
 	imported := 0
@@ -198,12 +198,12 @@ func inspSummarize(p string, m *lockfmt.Manifest) string {
 		if len(p.Modified) > 0 {
 			mod = fmt.Sprintf("MODIFIED (%d file(s): %s)", len(p.Modified), strings.Join(p.Modified, ", "))
 		}
-		line("  %s\t%s\t%s\t%s\t%s", p.Name, p.Version, inspOrDash(p.Installer), inspYesNo(p.Imported), mod)
+		line("  %s\t%s\t%s\t%s\t%s", p.Name, p.Version, orDash(p.Installer), inspYesNo(p.Imported), mod)
 	}
 
 	section(fmt.Sprintf("Lock files (%d)", len(m.LockFiles)))
 	for _, l := range m.LockFiles {
-		line("  %s\t%s, %d package(s)\t%s", l.Path, l.Format, l.Packages, inspShortDigest(l.Digest))
+		line("  %s\t%s, %d package(s)\t%s", l.Path, l.Format, l.Packages, shortDigest(l.Digest))
 	}
 	for _, dr := range m.Drift {
 		line("  drift\t%s", dr.Message)
@@ -222,7 +222,7 @@ func inspSummarize(p string, m *lockfmt.Manifest) string {
 			if !l.Loaded {
 				how = "closure"
 			}
-			line("  %s\t%s\t%s\t%s\t%s", kind, l.Path, l.Package, how, inspShortDigest(l.Digest))
+			line("  %s\t%s\t%s\t%s\t%s", kind, l.Path, l.Package, how, shortDigest(l.Digest))
 		}
 	}
 
@@ -237,9 +237,9 @@ func inspSummarize(p string, m *lockfmt.Manifest) string {
 			}
 		}
 		total += size
-		line("  %s\t%d\t%s", role, n, inspHumanSize(size))
+		line("  %s\t%d\t%s", role, n, humanSize(size))
 	}
-	line("  total\t%d\t%s", len(m.Files), inspHumanSize(total))
+	line("  total\t%d\t%s", len(m.Files), humanSize(total))
 	w.Flush()
 	lines := strings.Split(b.String(), "\n")
 	for i, l := range lines {
@@ -290,36 +290,9 @@ func inspShellJoin(argv []string) string {
 	return strings.Join(out, " ")
 }
 
-func inspShortDigest(d string) string {
-	if d == "" {
-		return "-"
-	}
-	return inspShort(d, len(lockfmt.DigestPrefix)+12)
-}
-
 func inspShort(s string, n int) string {
 	if len(s) > n {
 		return s[:n]
-	}
-	return s
-}
-
-func inspHumanSize(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	f, i := float64(n), -1
-	for f >= unit && i < 4 {
-		f /= unit
-		i++
-	}
-	return fmt.Sprintf("%.1f %ciB", f, "KMGTP"[i])
-}
-
-func inspOrDash(s string) string {
-	if s == "" {
-		return "-"
 	}
 	return s
 }

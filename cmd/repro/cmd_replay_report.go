@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"strings"
 	"text/tabwriter"
 
 	"github.com/repro-ml/repro/replay"
@@ -78,33 +77,4 @@ func (a *app) printReplayReport(r *replay.Report) {
 	a.printf("\n%s; image %s (%s, %s); exit status %d (recorded %d); %.1fs (recorded %.1fs)\n",
 		trust, shortDigest(r.Image.Ref), r.Image.Source, verified, r.ExitCode, r.RecordedExit,
 		float64(r.DurationMS)/1000, float64(r.RecordedMS)/1000)
-}
-
-func shortDigest(d string) string {
-	if d == "" {
-		return "-"
-	}
-	if i := strings.IndexByte(d, ':'); i >= 0 && len(d) > i+13 {
-		return d[:i+13]
-	}
-	return d
-}
-
-func humanSize(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }

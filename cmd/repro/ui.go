@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"golang.org/x/term"
 )
@@ -55,4 +56,38 @@ func isTerminal(w io.Writer) bool {
 // interactive answer (a passphrase).
 func (a *app) promptf(format string, args ...any) {
 	fmt.Fprintf(a.stderr, "repro: "+format, args...)
+}
+
+// humanSize renders a byte count for people: "512 B", "1.5 KiB", "2.0 GiB".
+func humanSize(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	f, i := float64(n), -1
+	for f >= unit && i < 4 {
+		f /= unit
+		i++
+	}
+	return fmt.Sprintf("%.1f %ciB", f, "KMGTP"[i])
+}
+
+// shortDigest abbreviates a digest to its algorithm and 12 hex digits
+// ("sha256:0123456789ab"); "" becomes "-".
+func shortDigest(d string) string {
+	if d == "" {
+		return "-"
+	}
+	if i := strings.IndexByte(d, ':'); i >= 0 && len(d) > i+13 {
+		return d[:i+13]
+	}
+	return d
+}
+
+// orDash shows an empty field as "-".
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
