@@ -156,7 +156,12 @@ func (a *app) printCaptureSummary(m *lockfmt.Manifest, wd, out, sig string) {
 	if sig != "" {
 		a.printf("signature %s\n", captureRel(wd, sig))
 	}
-	a.printf("replay    repro replay %s\n", rel)
+	if sig != "" {
+		a.printf("replay    repro replay --key KEY.pub %s\n", rel)
+		return
+	}
+	a.printf("sign      repro sign -k KEY %s   (or capture with -k KEY)\n", rel)
+	a.printf("replay    repro replay --insecure-unsigned %s\n", rel)
 }
 
 func captureDataName(d lockfmt.Data, wd string) string {
