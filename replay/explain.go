@@ -23,11 +23,16 @@ func Causes(m *lockfmt.Manifest, rep *Report, host *HostCPU) []string {
 	for _, e := range rep.Env {
 		env[e.Name] = e
 	}
-	var c []string
+	// 0. What the replay was observed to run with differently: facts
+	// first, then the guesses below.
+	c := append([]string(nil), rep.RuntimeDiffs...)
 	// 1. The BLAS kernel.
 	for _, rt := range m.Python.Runtimes {
 		if rt.API != "blas" && !strings.EqualFold(rt.Name, "openblas") && !strings.EqualFold(rt.Name, "mkl") {
 			continue
+		}
+		if sameCoreObserved(rep.Replayed, rt) {
+			continue // the replay was seen to run the capture's kernel
 		}
 		core := rt.CoreType
 		if core == "" {
@@ -118,6 +123,20 @@ func explain(m *lockfmt.Manifest, rep *Report, host *HostCPU) {
 			o.Causes = []string{"no environment difference found: the experiment itself may be nondeterministic (threads racing, time, unseeded randomness); capture with --runs 2 to detect it"}
 		}
 	}
+}
+
+// sameCoreObserved reports whether the replay's probe saw the captured BLAS
+// runtime run the captured core type.
+func sameCoreObserved(rr *ReplayedRuntime, rt lockfmt.Runtime) bool {
+	if rr == nil || rt.CoreType == "" {
+		return false
+	}
+	for _, r := range rr.Runtimes {
+		if (r.Library == rt.Library || strings.EqualFold(r.Name, rt.Name)) && strings.EqualFold(r.CoreType, rt.CoreType) {
+			return true
+		}
+	}
+	return false
 }
 
 func anyPinApplied(m *lockfmt.Manifest) bool {

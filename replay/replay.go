@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/repro-ml/repro/internal/engine"
+	"github.com/repro-ml/repro/internal/probe"
 	"github.com/repro-ml/repro/internal/safetar"
 	"github.com/repro-ml/repro/lockfmt"
 )
@@ -108,9 +109,15 @@ func Replay(ctx context.Context, opts Options) (*Report, error) {
 		}
 		rep.Warnings = append(rep.Warnings, warns...)
 	}
-	res, err := runExperiment(ctx, eng, m, ref, rep.Env, gpus, binds, outDir, &opts)
+	var reports replayReports
+	res, err := runExperiment(ctx, eng, m, ref, rep.Env, gpus, binds, outDir, &reports, &opts)
 	if err != nil {
 		return rep, err
+	}
+	rep.Replayed = mergeReplayed(reports.reps, append(reports.notes, res.CopyNotes...))
+	rep.RuntimeDiffs = RuntimeDifferences(m, rep.Replayed)
+	if m.Python.Processes > 0 && rep.Replayed.Processes == 0 {
+		rep.Warnings = append(rep.Warnings, "the replay's probe reported nothing, so the kernels it ran could not be checked against the capture: "+rep.Replayed.Note)
 	}
 	rep.ExitCode, rep.DurationMS = res.ExitCode, res.Duration.Milliseconds()
 	if res.ExitCode != m.Run.ExitCode {
@@ -123,7 +130,14 @@ func Replay(ctx context.Context, opts Options) (*Report, error) {
 	return rep, nil
 }
 
-func runExperiment(ctx context.Context, eng *engine.Engine, m *lockfmt.Manifest, ref string, env []EnvVar, gpus bool, binds []engine.Bind, outDir string, o *Options) (*engine.ContainerResult, error) {
+// replayReports are the probe reports copied out of the container, and
+// notes on what was skipped.
+type replayReports struct {
+	reps  []probe.Report
+	notes []string
+}
+
+func runExperiment(ctx context.Context, eng *engine.Engine, m *lockfmt.Manifest, ref string, env []EnvVar, gpus bool, binds []engine.Bind, outDir string, reports *replayReports, o *Options) (*engine.ContainerResult, error) {
 	spec := engine.ContainerSpec{
 		Image:    ref,
 		Argv:     m.Run.Argv,
@@ -150,7 +164,13 @@ func runExperiment(ctx context.Context, eng *engine.Engine, m *lockfmt.Manifest,
 		spec.CopyPaths = append(spec.CopyPaths, p)
 		byPath[p] = out.Path
 	}
+	// The probe's reports: best effort, never failing the replay.
+	spec.OptionalPaths = []string{ReportDirInImage}
 	spec.CopyOut = func(p string, tar io.Reader) error {
+		if p == ReportDirInImage {
+			reports.reps, reports.notes = readReplayReports(tar)
+			return nil
+		}
 		// "docker cp" names entries from the base name: extract into the
 		// output's parent directory.
 		rel := byPath[p]

@@ -36,6 +36,13 @@ type Report struct {
 	DurationMS   int64        `json:"duration_ms"`
 	RecordedMS   int64        `json:"recorded_duration_ms"`
 	Outputs      []OutputDiff `json:"outputs"`
+	// Replayed is what the replay actually ran with, as the probe in the
+	// image reported it (nil when the experiment did not run to the end).
+	Replayed *ReplayedRuntime `json:"replayed_runtime,omitempty"`
+	// RuntimeDiffs are the differences between the runtime the capture
+	// recorded and the one the replay ran with (see RuntimeDifferences);
+	// they come first among an output's likely causes.
+	RuntimeDiffs []string `json:"runtime_differences,omitempty"`
 	// Identical counts outputs bit-identical to the capture; Total all outputs.
 	Identical int `json:"identical"`
 	Total     int `json:"total"`

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/repro-ml/repro/replay"
@@ -45,6 +46,11 @@ func (a *app) printReplayReport(r *replay.Report) {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", o.Path, o.Status, humanSize(o.Size), shortDigest(o.Replayed))
 	}
 	tw.Flush()
+	if r.Failing == 0 && len(r.RuntimeDiffs) > 0 {
+		// Observed, not guessed: results matched on a different kernel.
+		a.printf("\nwarning: the outputs matched, but the replay ran with another runtime than the capture: %s\n",
+			strings.Join(r.RuntimeDiffs, "; "))
+	}
 	for _, o := range r.Outputs {
 		if o.Status == replay.StatusIdentical {
 			continue

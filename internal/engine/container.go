@@ -41,6 +41,10 @@ type ContainerSpec struct {
 	// exist are skipped.
 	CopyPaths []string
 	CopyOut   func(path string, tar io.Reader) error
+	// OptionalPaths are copied out after CopyPaths, the same way, but best
+	// effort: a failure to copy one, or an error CopyOut returns for it, does
+	// not fail the run; it is noted in ContainerResult.CopyNotes.
+	OptionalPaths []string
 	// Labels are set on the container, to find leftovers.
 	Labels map[string]string
 }
@@ -59,6 +63,9 @@ type ContainerResult struct {
 	Duration time.Duration
 	// TimedOut is true when the run was stopped by Timeout.
 	TimedOut bool
+	// CopyNotes say which of ContainerSpec.OptionalPaths could not be
+	// copied out, and why.
+	CopyNotes []string
 }
 
 // ErrTimeout is returned (wrapped) when a run exceeded ContainerSpec.Timeout.
@@ -193,6 +200,11 @@ func runCreated(ctx context.Context, cli *client.Client, id string, spec Contain
 	for _, p := range spec.CopyPaths {
 		if err := copyOut(ctx, cli, id, p, spec.CopyOut); err != nil {
 			return res, err
+		}
+	}
+	for _, p := range spec.OptionalPaths {
+		if err := copyOut(ctx, cli, id, p, spec.CopyOut); err != nil {
+			res.CopyNotes = append(res.CopyNotes, fmt.Sprintf("%s: %v", p, err))
 		}
 	}
 	return res, nil

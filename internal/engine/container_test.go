@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -147,8 +148,12 @@ func TestRunContainerStreamsAndCopies(t *testing.T) {
 		Image: ref, Argv: []string{"/app/prog", "write"}, WorkDir: "/work", User: "65534:65534",
 		Env: []string{"GREETING=hello"}, Stdout: &live, Labels: map[string]string{"repro.test": "copy"},
 		NanoCPUs: 1e9, Memory: 64 << 20,
-		CopyPaths: []string{"/work/result.txt", "/work/missing.txt"},
+		CopyPaths:     []string{"/work/result.txt", "/work/missing.txt"},
+		OptionalPaths: []string{"/app", "/work/missing-too"},
 		CopyOut: func(p string, r io.Reader) error {
+			if p == "/app" {
+				return errors.New("refused by the caller")
+			}
 			tr := tar.NewReader(r)
 			h, err := tr.Next()
 			if err != nil {
@@ -165,6 +170,8 @@ func TestRunContainerStreamsAndCopies(t *testing.T) {
 	assert.Equal(t, "err line\n", string(res.Stderr))
 	assert.Equal(t, "out hello\n", live.String())
 	assert.Equal(t, map[string][]byte{"/work/result.txt:result.txt": []byte("42\n")}, copied)
+	// An optional path that fails is noted, one that is missing skipped.
+	assert.Equal(t, []string{"/app: refused by the caller"}, res.CopyNotes)
 	assert.Equal(t, 0, leftovers(t, e, "copy"))
 }
 
