@@ -23,7 +23,9 @@ func RuntimeDifferences(m *lockfmt.Manifest, rr *ReplayedRuntime) []string {
 	d = append(d, runtimeDiffs(m.Python.Runtimes, rr.Runtimes)...)
 	d = append(d, simdDiffs(m.Python.SIMD, rr.SIMD)...)
 	d = append(d, pinDiffs(m.Determinism.Pins, rr.Pins)...)
-	return d
+	// One library reached by two names (libblas.so.3 and
+	// libopenblas...so) differs twice in the same words.
+	return dedupe(d)
 }
 
 // runtimeDiffs pairs each captured runtime with the replayed one loaded

@@ -39,6 +39,9 @@ func TestReplayBLASKernel(t *testing.T) {
 		assert.Equal(t, rep.Total, rep.Identical)
 		assert.True(t, rep.PinKernels)
 		assert.Contains(t, stderr, "pinned OPENBLAS_CORETYPE="+recorded)
+		// What the replay ran with, as its probe saw it: the captured kernel.
+		assert.Equal(t, recorded, replayedCore(t, rep))
+		assert.Empty(t, rep.RuntimeDiffs)
 		kept, err := os.ReadFile(filepath.Join(keep, "product.npy"))
 		require.NoError(t, err)
 		want, err := os.ReadFile(filepath.Join(dir, "product.npy"))
@@ -74,8 +77,13 @@ func TestReplayBLASKernel(t *testing.T) {
 		assert.Greater(t, product.Diff.Array.Differing, 0)
 		assert.Greater(t, product.Diff.Array.MaxULP, uint64(0))
 		require.NotEmpty(t, product.Causes)
+		// The replay was seen to run the other kernel: the first cause is
+		// that fact, naming both kernels.
+		assert.True(t, strings.EqualFold(core, replayedCore(t, rep)), "replayed core %q, forced %q", replayedCore(t, rep), core)
 		assert.Contains(t, product.Causes[0], "BLAS kernel")
-		assert.Contains(t, product.Causes[0], core)
+		assert.Contains(t, strings.ToLower(product.Causes[0]), "captured "+strings.ToLower(recorded))
+		assert.Contains(t, strings.ToLower(product.Causes[0]), "replay ran "+strings.ToLower(core))
+		assert.Equal(t, rep.RuntimeDiffs[0], product.Causes[0])
 
 		// Within a loose tolerance the same replay is accepted.
 		rep, stderr, code = e.replayJSON(t, dir, "--no-pin-kernels", "--env", "OPENBLAS_CORETYPE="+core, "--tolerance", "1e-9,1e-9")
@@ -141,6 +149,20 @@ func TestReplayBLASKernel(t *testing.T) {
 		require.Equal(t, 1, code, stderr)
 		assert.Equal(t, "DIFFERENT: 1 of 5 outputs", rep.Verdict)
 	})
+}
+
+// replayedCore returns the OpenBLAS core type the replay's probe reported.
+func replayedCore(t *testing.T, rep *replay.Report) string {
+	t.Helper()
+	require.NotNil(t, rep.Replayed, "no replayed_runtime in the report")
+	require.Positive(t, rep.Replayed.Processes, "no Python process reported: %s", rep.Replayed.Note)
+	for _, rt := range rep.Replayed.Runtimes {
+		if strings.EqualFold(rt.Name, "openblas") {
+			return rt.CoreType
+		}
+	}
+	t.Fatalf("the replay's probe reported no OpenBLAS runtime: %+v", rep.Replayed.Runtimes)
+	return ""
 }
 
 // escapeScript writes result.txt, or, when REPRO_TEST_ESCAPE is set at
