@@ -125,6 +125,10 @@ func TestReplayExamples(t *testing.T) {
 			require.True(t, rep.Image.Removed)
 			require.True(t, rep.Trust.Verified)
 			require.True(t, rep.Image.Verified)
+			// Pinned on the capture's host: the replay runs what the capture ran.
+			require.NotNil(t, rep.Replayed)
+			assert.Positive(t, rep.Replayed.Processes, rep.Replayed.Note)
+			assert.Empty(t, rep.RuntimeDiffs)
 			for _, o := range rep.Outputs {
 				if o.Status != replay.StatusIdentical {
 					assert.Equal(t, replay.StatusNondeterministic, o.Status, "%s: %+v", o.Path, o.Diff)
