@@ -24,9 +24,15 @@
 //   - outputs are copied out as tar streams and extracted with
 //     internal/safetar: nothing is written outside a private directory
 //     (ErrUnsafeArchive);
+//   - the probe's reports (ReportDirInImage) are copied out too, best
+//     effort and bounded: what the replay actually ran with (BLAS/OpenMP
+//     runtimes, numpy SIMD features, pins) is recorded in Report.Replayed,
+//     and its differences from the capture (RuntimeDifferences) in
+//     Report.RuntimeDiffs; missing or malformed reports never fail a replay;
 //   - every recorded output, stdout and stderr included, is compared by
 //     digest; a difference gets a typed diff (internal/compare) when the
-//     recorded file is at hand, and the likely causes (Causes).
+//     recorded file is at hand, and the likely causes (Causes): the
+//     observed runtime differences first, then the guesses.
 //
 // Report.Status is 0 when every output is bit-identical, within tolerance or
 // marked nondeterministic at capture, 1 otherwise; a Replay error means the
