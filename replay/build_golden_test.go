@@ -39,6 +39,9 @@ func TestBuildGolden(t *testing.T) {
 		"/usr/lib/libx.so.1.2": "\x7fELF fake library\n",
 		"/srv/data/in.csv":     "a,b\n1,2\n",
 		"/work/exp/main.py":    "print('hi')\n",
+		// A timestamp-based .pyc of main.py (source mtime 1234567890, size
+		// 12): main.py is written with that mtime so Python trusts the .pyc.
+		"/work/exp/__pycache__/main.cpython-311.pyc": "\xa7\x0d\r\n\x00\x00\x00\x00\xd2\x02\x96\x49\x0c\x00\x00\x00code",
 	}
 	m := &lockfmt.Manifest{
 		Schema: 1,
@@ -51,7 +54,8 @@ func TestBuildGolden(t *testing.T) {
 			{Path: "/usr/lib/libx.so.1", Type: lockfmt.TypeSymlink, Mode: "0777", Target: "libx.so.1.2", Role: lockfmt.RoleSystem},
 		},
 	}
-	roles := map[string]string{"/usr/bin/tool": "interpreter", "/usr/lib/libx.so.1.2": "system", "/srv/data/in.csv": "data", "/work/exp/main.py": "code"}
+	roles := map[string]string{"/usr/bin/tool": "interpreter", "/usr/lib/libx.so.1.2": "system", "/srv/data/in.csv": "data",
+		"/work/exp/main.py": "code", "/work/exp/__pycache__/main.cpython-311.pyc": "code"}
 	for p, c := range files {
 		require.NoError(t, os.MkdirAll(filepath.Dir(root+p), 0o755))
 		require.NoError(t, os.WriteFile(root+p, []byte(c), 0o644))

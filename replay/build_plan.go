@@ -278,11 +278,13 @@ func (p *imagePlan) layers(root string) map[string][]ociimage.Entry {
 			d = path.Dir(d)
 		}
 	}
+	times := p.sourceTimes(root)
 	for q, it := range p.items {
 		e := it.Entry
 		if e.Type == ociimage.TypeFile && e.Content == nil {
 			e.Source = root + it.host
 		}
+		e.ModTime = times[q]
 		out[it.role] = append(out[it.role], e)
 		addDir(it.role, path.Dir(q))
 	}

@@ -116,7 +116,7 @@ type LayerOptions struct {
 // decides the layer's bytes.
 func CacheKey(entries []Entry, mtime time.Time) string {
 	h := sha256.New()
-	fmt.Fprintf(h, "repro-layer-v3\n%s\n%s gzip %d chunk %d\nmtime %d\n", runtime.Version(), compressVersion, GzipLevel, gzipChunk, mtime.Unix())
+	fmt.Fprintf(h, "repro-layer-v4\n%s\n%s gzip %d chunk %d\nmtime %d\n", runtime.Version(), compressVersion, GzipLevel, gzipChunk, mtime.Unix())
 	for i := range entries {
 		e := &entries[i]
 		d := e.Digest
@@ -125,7 +125,7 @@ func CacheKey(entries []Entry, mtime time.Time) string {
 			s := sha256.Sum256(e.Content)
 			d, size = "sha256:"+hex.EncodeToString(s[:]), int64(len(e.Content))
 		}
-		fmt.Fprintf(h, "%q %c %o %d %d %d %s %q\n", e.Path, e.Type, e.Mode, e.UID, e.GID, size, d, e.Target)
+		fmt.Fprintf(h, "%q %c %o %d %d %d %s %q %d\n", e.Path, e.Type, e.Mode, e.UID, e.GID, size, d, e.Target, e.ModTime)
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }

@@ -5,7 +5,8 @@
 // layout or as one tar that both Docker image stores load.
 //
 // Determinism: entries are written in the order given (callers sort them with
-// SortEntries), every header has ModTime = the build's epoch, no access or
+// SortEntries), every header has ModTime = the build's epoch (or the entry's
+// own content-derived ModTime), no access or
 // change time, the owner given by the entry (no user or group names), USTAR or
 // PAX format chosen by the tar writer only when a name or size needs it, and
 // gzip from the standard library at a fixed level with no name and no time.
@@ -54,6 +55,10 @@ type Entry struct {
 	Content []byte
 	// Target is the symlink target, verbatim.
 	Target string
+	// ModTime, when not 0, is the entry's timestamp in seconds since 1970
+	// instead of the build's epoch. It must be derived from content, never
+	// from the host's clock or file times (see replay's pycache timestamps).
+	ModTime int64
 }
 
 // DigestMismatchError reports a file whose bytes on the host are not the
@@ -90,6 +95,9 @@ func header(e *Entry, mtime time.Time) (*tar.Header, error) {
 		Uid:     e.UID,
 		Gid:     e.GID,
 		ModTime: mtime,
+	}
+	if e.ModTime != 0 {
+		h.ModTime = time.Unix(e.ModTime, 0).UTC()
 	}
 	switch e.Type {
 	case TypeDir:
