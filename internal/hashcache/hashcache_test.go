@@ -72,3 +72,35 @@ func TestCorruptCacheIgnored(t *testing.T) {
 	c := Open(p)
 	require.Empty(t, c.entries)
 }
+
+func TestCacheFileRoundTripAndJunk(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "with space.txt")
+	require.NoError(t, os.WriteFile(p, []byte("x"), 0o644))
+	cachePath := filepath.Join(dir, "h")
+	c := Open(cachePath)
+	d, _, err := c.File(p)
+	require.NoError(t, err)
+	require.NoError(t, c.Save())
+
+	b, err := os.ReadFile(cachePath)
+	require.NoError(t, err)
+	// Junk lines are skipped, the good entry survives.
+	junk := "1 2 3\nnot a line at all\n1 2 3 4 5 zz " + p + "\n"
+	require.NoError(t, os.WriteFile(cachePath, append(b, junk...), 0o600))
+	c2 := Open(cachePath)
+	require.Len(t, c2.entries, 1)
+	require.Equal(t, d, c2.entries[p].Digest)
+}
+
+func FuzzParseLine(f *testing.F) {
+	f.Add([]byte("64769 131 5 1700000000000000000 1700000000000000000 2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824 /a b/c"))
+	f.Add([]byte("1 2 3 4 5"))
+	f.Fuzz(func(t *testing.T, line []byte) {
+		p, e, ok := parseLine(line)
+		if ok {
+			require.True(t, len(p) > 0 && p[0] == '/')
+			require.Len(t, e.Digest, 71)
+		}
+	})
+}
