@@ -12,6 +12,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/repro-ml/repro/lockfmt"
 )
 
 // LayoutDir is the name of the OCI layout Pull writes inside its directory.
@@ -100,23 +102,6 @@ func writeOnce(path string, data []byte) error {
 	case !errors.Is(err, os.ErrNotExist):
 		return fmt.Errorf("reading %s: %w", path, err)
 	}
-	return writeFileAtomic(path, data, 0o644)
+	return lockfmt.WriteFileAtomic(path, data, 0o644)
 }
 
-// writeFileAtomic writes data to path through a temporary file in the same
-// directory renamed into place.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	defer os.Remove(f.Name())
-	_, werr := f.Write(data)
-	if err := errors.Join(werr, f.Chmod(mode), f.Close()); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
-}
