@@ -104,4 +104,3 @@ func writeOnce(path string, data []byte) error {
 	}
 	return lockfmt.WriteFileAtomic(path, data, 0o644)
 }
-
