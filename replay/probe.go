@@ -2,6 +2,7 @@ package replay
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/repro-ml/repro/internal/probe"
 	"github.com/repro-ml/repro/lockfmt"
@@ -21,7 +22,8 @@ const SourceRuntime = "repro-runtime"
 
 // probeEnv returns the variables that run the probe in the image: PYTHONPATH
 // with the probe first (then the recorded PYTHONPATH), the report
-// directory, and the recorded seed and determinism switches.
+// directory, and the recorded seed and determinism switches; and PATH
+// without version-manager shims (see withoutShims).
 func probeEnv(m *lockfmt.Manifest) map[string]string {
 	pp := ProbeDirInImage
 	if rec := m.Run.Env["PYTHONPATH"]; rec != "" {
@@ -31,6 +33,11 @@ func probeEnv(m *lockfmt.Manifest) map[string]string {
 		"PYTHONPATH": pp,
 		probe.EnvDir: ReportDirInImage,
 	}
+	if path, ok := m.Run.Env["PATH"]; ok {
+		if fixed := withoutShims(path, m.Python.Executable); fixed != path {
+			env["PATH"] = fixed
+		}
+	}
 	if m.Determinism.Seed >= 0 {
 		env[probe.EnvSeed] = strconv.FormatInt(m.Determinism.Seed, 10)
 	}
@@ -38,4 +45,35 @@ func probeEnv(m *lockfmt.Manifest) map[string]string {
 		env[probe.EnvDeterministic] = "1"
 	}
 	return env
+}
+
+// withoutShims replaces version-manager shim directories on PATH (pyenv's
+// ~/.pyenv/shims, asdf's ~/.asdf/shims) by the directory of the interpreter
+// the capture saw run. A shim is a shell script that asks the version
+// manager which interpreter to start; the image holds that interpreter, not
+// the manager, so "python3" must find it directly, as the shim did.
+func withoutShims(path, interpreter string) string {
+	if !strings.HasPrefix(interpreter, "/") {
+		return path
+	}
+	dir := interpreter[:strings.LastIndexByte(interpreter, '/')]
+	if dir == "" {
+		return path
+	}
+	parts := strings.Split(path, ":")
+	out := parts[:0]
+	seen := false
+	for _, p := range parts {
+		if strings.HasSuffix(p, "/.pyenv/shims") || strings.HasSuffix(p, "/.asdf/shims") {
+			p = dir
+		}
+		if p == dir {
+			if seen {
+				continue
+			}
+			seen = true
+		}
+		out = append(out, p)
+	}
+	return strings.Join(out, ":")
 }

@@ -140,7 +140,7 @@ type replayReports struct {
 func runExperiment(ctx context.Context, eng *engine.Engine, m *lockfmt.Manifest, ref string, env []EnvVar, gpus bool, binds []engine.Bind, outDir string, reports *replayReports, o *Options) (*engine.ContainerResult, error) {
 	spec := engine.ContainerSpec{
 		Image:    ref,
-		Argv:     m.Run.Argv,
+		Argv:     imageCmd(m),
 		WorkDir:  m.Run.WorkDir,
 		User:     fmt.Sprintf("%d:%d", m.Run.UID, m.Run.GID),
 		NanoCPUs: o.NanoCPUs,
@@ -183,7 +183,7 @@ func runExperiment(ctx context.Context, eng *engine.Engine, m *lockfmt.Manifest,
 		}
 		return nil
 	}
-	o.progress("running %s in %s", strings.Join(m.Run.Argv, " "), ref)
+	o.progress("running %s in %s", strings.Join(imageCmd(m), " "), ref)
 	res, err := engine.RunContainer(ctx, eng.Client(), spec)
 	if err != nil {
 		if res == nil || errors.Is(err, ErrUnsafeArchive) || errors.Is(err, context.Canceled) || errors.Is(err, engine.ErrTimeout) {

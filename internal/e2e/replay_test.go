@@ -234,3 +234,33 @@ func TestReplaySeedPinned(t *testing.T) {
 	require.Equal(t, 0, code, "replay: %s", stderr)
 	assert.Equal(t, rep.Total, rep.Identical, rep.Verdict)
 }
+
+// TestReplayThroughPyenvShim captures "python3 t.py" the way most users type
+// it, with pyenv's shims first on PATH (as on these machines): the shim is a
+// shell script that asks pyenv which interpreter to start. The replay starts
+// the interpreter the capture saw directly, in the image and on its PATH.
+func TestReplayThroughPyenvShim(t *testing.T) {
+	e := replaySetup(t)
+	shims := "/root/.pyenv/shims"
+	_, err := os.Stat(filepath.Join(shims, "python3"))
+	require.NoError(t, err, "this test needs pyenv's shims (the machine's pyenv-built Python 3.11) at %s", shims)
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "t.py"), []byte(
+		"import json, subprocess, sys\n"+
+			"child = subprocess.run(['python3', '-c', 'print(6 * 7)'], capture_output=True, text=True).stdout\n"+
+			"json.dump({'v': list(sys.version_info[:2]), 'child': child}, open('out.json', 'w'))\n"), 0o644))
+	env := replayEnv{bin: e.bin, home: e.home, key: e.key}
+	for _, kv := range e.env {
+		if !strings.HasPrefix(kv, "PATH=") {
+			env.env = append(env.env, kv)
+		}
+	}
+	env.env = append(env.env, "PATH="+shims+":/usr/local/bin:/usr/bin:/bin")
+	env.captureSigned(t, dir, nil, "python3", "t.py")
+	out, err := os.ReadFile(filepath.Join(dir, "out.json"))
+	require.NoError(t, err)
+	require.Contains(t, string(out), `"child": "42\n"`, "the child python3 ran through the shim at capture")
+	rep, stderr, code := env.replayJSON(t, dir, "--rm-image")
+	require.Equal(t, 0, code, "replay: %s", stderr)
+	assert.Equal(t, rep.Total, rep.Identical, rep.Verdict)
+}
