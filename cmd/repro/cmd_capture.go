@@ -178,7 +178,7 @@ func runCapture(ctx context.Context, a *app, fs *flag.FlagSet, f *captureFlags) 
 
 // captureSign signs the manifest file just written and writes FILE.sig.
 func captureSign(a *app, manifestPath, key string) (string, error) {
-	signer, err := lockfmt.LoadSigner(key, a.capturePassphrase)
+	signer, err := lockfmt.LoadSigner(key, a.passphrase(key))
 	if err != nil {
 		return "", fmt.Errorf("loading signing key (the manifest %s is written, unsigned): %w", manifestPath, err)
 	}
@@ -195,23 +195,6 @@ func captureSign(a *app, manifestPath, key string) (string, error) {
 		return "", err
 	}
 	return sigPath, nil
-}
-
-// capturePassphrase reads a key passphrase from REPRO_KEY_PASSPHRASE (for
-// CI) or from the terminal.
-func (a *app) capturePassphrase() ([]byte, error) {
-	if p := a.getenv("REPRO_KEY_PASSPHRASE"); p != "" {
-		return []byte(p), nil
-	}
-	tty, err := os.Open("/dev/tty")
-	if err != nil {
-		return nil, errors.New("the key is encrypted and there is no terminal to ask for its passphrase: set REPRO_KEY_PASSPHRASE")
-	}
-	defer tty.Close()
-	fmt.Fprint(a.stderr, "repro: passphrase for the signing key: ")
-	p, err := term.ReadPassword(int(tty.Fd()))
-	fmt.Fprintln(a.stderr)
-	return p, err
 }
 
 // captureProgress renders capture events: warnings always, steps and
