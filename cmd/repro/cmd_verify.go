@@ -14,11 +14,12 @@ import (
 
 func verifyCmd() *command {
 	var key, allowed, identity, image string
-	var asJSON bool
+	var asJSON, unsigned bool
 	return &command{
 		name:    "verify",
 		summary: "check a manifest's signature (and an image against it)",
 		usage: `Usage: repro verify (--key KEY.pub | --allowed-signers FILE --identity ID) [--image REF] [--json] [manifest.toml]
+       repro verify --insecure-unsigned --image REF [manifest.toml]
 
 Checks manifest.toml.sig, the SSHSIG signature beside the manifest (default
 ./manifest.toml), over the manifest's exact bytes, in namespace
@@ -30,7 +31,9 @@ valid-after=, valid-before= are honoured). The same check without repro:
   ssh-keygen -Y verify -f allowed_signers -I ID -n repro-manifest -s manifest.toml.sig < manifest.toml
 
 With --image REF it then checks every file of the image (a Docker image, an
-OCI layout directory or an image tar) against the verified manifest.
+OCI layout directory or an image tar) against the verified manifest. With
+--insecure-unsigned instead of a signer, only the image is checked against the
+manifest, and the output says the manifest itself was not verified.
 
 Exit status: 0 good signature (and image), 1 bad, missing or untrusted
 signature (or image mismatch), 2 usage or input error.
@@ -38,6 +41,8 @@ signature (or image mismatch), 2 usage or input error.
 Examples:
   repro verify --key alice.pub manifest.toml
   repro verify --allowed-signers allowed_signers --identity alice@example.org
+  repro verify --key alice.pub --image exp.tar manifest.toml
+  repro verify --insecure-unsigned --image repro:0123456789ab manifest.toml
 `,
 		setFlags: func(fs *flag.FlagSet) {
 			fs.StringVar(&key, "key", "", "trusted OpenSSH public key file")
@@ -45,24 +50,37 @@ Examples:
 			fs.StringVar(&identity, "identity", "", "signer identity to require (with --allowed-signers)")
 			fs.StringVar(&image, "image", "", "also verify this image's files against the manifest")
 			fs.BoolVar(&asJSON, "json", false, "print the result as JSON")
+			fs.BoolVar(&unsigned, "insecure-unsigned", false, "skip the signature and only check --image against the manifest")
 		},
 		run: func(ctx context.Context, a *app, fs *flag.FlagSet) error {
 			if fs.NArg() > 1 {
 				return usagef("verify takes one manifest, got %d arguments", fs.NArg())
 			}
+			path := lockfmt.FileName
+			if fs.NArg() == 1 {
+				path = fs.Arg(0)
+			}
+			if unsigned {
+				switch {
+				case key != "" || allowed != "" || identity != "":
+					return usagef("--insecure-unsigned skips the signature: drop --key, --allowed-signers and --identity")
+				case image == "":
+					return usagef("--insecure-unsigned checks only an image: give --image REF")
+				case asJSON:
+					return usagef("--json reports a signature check; it does not go with --insecure-unsigned")
+				}
+				a.warnf("the manifest's signature was NOT verified (--insecure-unsigned); checking the image against it")
+				return verifyImage(ctx, a, image, path)
+			}
 			switch {
 			case key != "" && allowed != "":
 				return usagef("use either --key or --allowed-signers, not both")
 			case key == "" && allowed == "":
-				return usagef("verify needs the signer: --key KEY.pub, or --allowed-signers FILE --identity ID")
+				return usagef("verify needs the signer: --key KEY.pub, or --allowed-signers FILE --identity ID (or --insecure-unsigned --image REF to check only an image)")
 			case allowed != "" && identity == "":
 				return usagef("--allowed-signers needs --identity, the signer to require (e.g. alice@example.org)")
 			case key != "" && identity != "":
 				return usagef("--identity goes with --allowed-signers, not --key")
-			}
-			path := lockfmt.FileName
-			if fs.NArg() == 1 {
-				path = fs.Arg(0)
 			}
 			res, err := a.verifySignature(path, key, allowed, identity)
 			if asJSON {
