@@ -55,6 +55,10 @@ type Options struct {
 	// capture's working directory). Default: the manifest's directory, then
 	// Run.WorkDir.
 	ReferenceDir string
+	// RecordedDir, when set, is one more place holding the recorded
+	// outputs, looked in after the others: the outputs pulled with a
+	// manifest from a registry (publish.OutputsDir).
+	RecordedDir string
 	// KeepDir, when set, receives the replayed outputs.
 	KeepDir string
 

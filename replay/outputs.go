@@ -79,6 +79,9 @@ func reference(m *lockfmt.Manifest, o *Options, out lockfmt.Output) ([]byte, str
 		}
 		dirs = append(dirs, m.Run.WorkDir)
 	}
+	if o.RecordedDir != "" {
+		dirs = append(dirs, o.RecordedDir)
+	}
 	for _, d := range dirs {
 		b, err := readBounded(filepath.Join(d, filepath.FromSlash(out.Path)))
 		if err == nil && lockfmt.DigestBytes(b) == out.Digest {

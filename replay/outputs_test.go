@@ -49,3 +49,27 @@ func TestCompareOutputs(t *testing.T) {
 	assert.Equal(t, "DIFFERENT: 1 of 5 outputs", rep.Verdict)
 	assert.Contains(t, rep.Outputs[3].Causes[0], "the replay did not write gone.npy")
 }
+
+// TestCompareOutputsRecordedDir: the outputs pulled from a registry
+// (Options.RecordedDir) give a typed diff where the workdir has none.
+func TestCompareOutputsRecordedDir(t *testing.T) {
+	recorded, out := t.TempDir(), t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(recorded, "res"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(recorded, "res/a.csv"), []byte("x,1.5\n"), 0o644))
+	require.NoError(t, os.MkdirAll(filepath.Join(out, "res"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(out, "res/a.csv"), []byte("x,1.25\n"), 0o644))
+	m := &lockfmt.Manifest{Run: lockfmt.Run{WorkDir: "/nonexistent"}, Outputs: []lockfmt.Output{
+		{Path: "res/a.csv", Digest: lockfmt.DigestBytes([]byte("x,1.5\n")), Size: 6},
+	}}
+	res := compareOutputs(m, &Options{}, out, nil, nil)
+	require.Len(t, res, 1)
+	assert.Equal(t, compare.KindBinary, res[0].Diff.Kind, "without the recorded file: digests only")
+	assert.NotEmpty(t, res[0].NoDetail)
+
+	res = compareOutputs(m, &Options{RecordedDir: recorded}, out, nil, nil)
+	require.Len(t, res, 1)
+	assert.Equal(t, StatusDifferent, res[0].Status)
+	require.NotNil(t, res[0].Diff)
+	assert.Equal(t, compare.KindNumber, res[0].Diff.Kind)
+	assert.Empty(t, res[0].NoDetail)
+}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
@@ -18,8 +19,8 @@ import (
 )
 
 func pushCmd() *command {
-	var key, cosignKey, image, title, author string
-	var insecure, unsigned, noCheck, asJSON bool
+	var key, cosignKey, image, title, author, outputsMax string
+	var insecure, unsigned, noCheck, asJSON, noOutputs bool
 	return &command{
 		name:    "push",
 		summary: "publish the image and the signed manifest to an OCI registry",
@@ -32,6 +33,13 @@ citations. The manifest must be signed: manifest.toml.sig beside it, or
 --key to sign it now. With --cosign-key the image is also signed so that
 "cosign verify --key cosign.pub" accepts it; cosign.pub is written beside
 the manifest.
+
+The recorded output files still in the capture's working directory (or
+beside the manifest) with the recorded digest travel with the manifest, so
+that "repro replay REF" can show what differs (numbers, arrays, text) rather
+than digests only; --no-outputs leaves them out, --outputs-max caps their
+total size (default 256m; larger outputs are skipped with a note). Only
+outputs listed in the manifest are uploaded, never through a symlink.
 
 Credentials come from the Docker config (~/.docker/config.json and its
 credential helpers): log in with "docker login" as usual.
@@ -51,6 +59,8 @@ Examples:
 			fs.StringVar(&title, "title", "", "title for the citation (default: the experiment's command)")
 			fs.StringVar(&author, "author", "", "author(s) for the citation, BibTeX style \"Last, First and Last, First\"")
 			fs.BoolVar(&asJSON, "json", false, "print the result as JSON")
+			fs.BoolVar(&noOutputs, "no-outputs", false, "do not upload the recorded output files with the manifest")
+			fs.StringVar(&outputsMax, "outputs-max", "256m", "cap on the total `SIZE` of uploaded outputs (such as 64m, 1g)")
 		},
 		run: func(ctx context.Context, a *app, fs *flag.FlagSet) error {
 			if fs.NArg() != 2 {
@@ -79,6 +89,17 @@ Examples:
 				Created:       m.Tool.Created,
 				AllowUnsigned: unsigned,
 				Cite:          publish.CiteInfo{Title: title, Author: author, Year: yearOf(m.Tool.Created)},
+			}
+			if !noOutputs {
+				limit, err := parseOutputsMax(outputsMax)
+				if err != nil {
+					return usagef("--outputs-max %q: %v", outputsMax, err)
+				}
+				var skipped []publish.SkippedOutput
+				o.Outputs, skipped = publish.CollectOutputs(m, []string{m.Run.WorkDir, filepath.Dir(mpath)}, limit)
+				for _, s := range skipped {
+					a.infof("not uploading output %s: %s", s.Path, s.Reason)
+				}
 			}
 			if o.Cite.Title == "" {
 				o.Cite.Title = "Experiment: " + shortArgv(m.Run.Argv)
@@ -129,7 +150,9 @@ func pullCmd() *command {
 
 Resolves REF (by tag or digest) to the image digest, finds the manifest
 artifact that refers to it, checks its signature, and writes manifest.toml,
-manifest.toml.sig and the image as an OCI layout (DIR/image) into DIR.
+manifest.toml.sig and the image as an OCI layout (DIR/image) into DIR, and
+the recorded outputs published with the manifest under DIR/outputs (each
+checked against the manifest's digest; a mismatch is refused).
 A reference without manifest artifact, an unsigned manifest or a signature
 by another key is refused with exit status 1, and nothing is written.
 
@@ -171,6 +194,9 @@ Examples:
 			a.printf("pulled %s\n", p.Ref)
 			a.printf("signature verified\n")
 			a.printf("wrote %s, %s and the OCI layout %s\n", filepath.Join(dir, publish.ManifestTitle), filepath.Join(dir, publish.SignatureTitle), p.Layout)
+			if len(p.Outputs) > 0 {
+				a.printf("wrote %d recorded output(s) under %s\n", len(p.Outputs), p.OutputsDir)
+			}
 			a.printf("replay with: repro replay %s\n", filepath.Join(dir, publish.ManifestTitle))
 			return nil
 		},
@@ -219,6 +245,9 @@ func (a *app) registryError(err error) error {
 	case errors.Is(err, publish.ErrUnsigned):
 		a.errorf("%v", err)
 		a.hintf("an unsigned manifest proves nothing about who produced it; ask its author to push a signed one")
+	case errors.Is(err, publish.ErrOutputRejected):
+		a.errorf("%v", err)
+		a.hintf("the signed manifest is intact but an output stored beside it was altered; tell its author, or replay from the manifest file")
 	case errors.Is(err, publish.ErrSignatureRejected):
 		a.errorf("%v", err)
 		a.hintf("check that --key/--allowed-signers name the author's key; refusing an experiment signed by someone else")
@@ -284,4 +313,24 @@ func (a *app) loadCosignKey(path string) (*ecdsa.PrivateKey, error) {
 		return nil, &exitError{code: exitUsage, err: fmt.Errorf("cosign key %s: %w", path, err)}
 	}
 	return k, nil
+}
+
+// parseOutputsMax reads a size such as 256m, 1g, 64k or a byte count.
+func parseOutputsMax(s string) (int64, error) {
+	ls := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(s)), "b")
+	mult := int64(1)
+	for _, u := range []struct {
+		suf string
+		m   int64
+	}{{"k", 1 << 10}, {"m", 1 << 20}, {"g", 1 << 30}} {
+		if t, ok := strings.CutSuffix(ls, u.suf); ok {
+			ls, mult = t, u.m
+			break
+		}
+	}
+	v, err := strconv.ParseFloat(ls, 64)
+	if err != nil || v < 0 || v*float64(mult) > 1<<40 {
+		return 0, errors.New("want a size such as 256m or 1g")
+	}
+	return int64(v * float64(mult)), nil
 }

@@ -27,6 +27,9 @@ type remoteExperiment struct {
 	Digest    string // the image manifest digest the reference resolved to
 	Ref       string // the reference by digest, registry/repo@sha256:...
 	Layout    string // local OCI layout directory holding the image
+	// OutputsDir holds the recorded outputs pulled with the manifest ("" when
+	// the artifact carries none).
+	OutputsDir string
 }
 
 // fetchRemote resolves ref (by tag or digest) in its registry, discovers the
@@ -58,7 +61,10 @@ func fetchRemote(ctx context.Context, a *app, ref, dir string, insecure bool, ch
 	if err := p.Save(ctx, dir, o.Options); err != nil {
 		return nil, err
 	}
-	return &remoteExperiment{Manifest: p.Manifest, Signature: p.Signature, Digest: p.Digest, Ref: p.Ref, Layout: p.Layout}, nil
+	if len(p.Outputs) > 0 {
+		a.infof("fetched %d recorded output(s) for detailed diffs", len(p.Outputs))
+	}
+	return &remoteExperiment{Manifest: p.Manifest, Signature: p.Signature, Digest: p.Digest, Ref: p.Ref, Layout: p.Layout, OutputsDir: p.OutputsDir}, nil
 }
 
 // emitK8sJob writes a Kubernetes Job manifest that replays ref on a cluster.
@@ -215,6 +221,9 @@ func (a *app) printPush(o pushOutput) {
 	a.printf("manifest artifact %s (manifest %s)\n", r.ArtifactDigest, r.ManifestSHA256)
 	if r.CosignSignature != "" {
 		a.printf("cosign signature  %s (and bundle referrer %s)\n", r.CosignSignature, r.CosignBundle)
+	}
+	if len(r.Outputs) > 0 {
+		a.printf("with %d recorded output(s) for detailed replay diffs\n", len(r.Outputs))
 	}
 	a.printf("sent %s\n\n", humanSize(r.BytesSent))
 	a.printf("Cite:\n  %s\n%s\n", strings.TrimSpace(r.Citation.Text), r.Citation.BibTeX)

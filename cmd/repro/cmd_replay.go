@@ -5,12 +5,14 @@ import (
 	"errors"
 	"flag"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/repro-ml/repro/internal/compare"
 	"github.com/repro-ml/repro/internal/engine"
+	"github.com/repro-ml/repro/internal/publish"
 	"github.com/repro-ml/repro/replay"
 )
 
@@ -109,6 +111,10 @@ func runReplay(ctx context.Context, a *app, fs *flag.FlagSet, f *replayFlags) er
 	}
 	if _, serr := os.Stat(arg); serr == nil {
 		opts.ManifestPath, opts.Source = arg, arg
+		// Outputs "repro pull" wrote beside the manifest.
+		if fi, err := os.Stat(filepath.Join(filepath.Dir(arg), publish.OutputsDir)); err == nil && fi.IsDir() {
+			opts.RecordedDir = filepath.Join(filepath.Dir(arg), publish.OutputsDir)
+		}
 	} else if looksLikeRef(arg) {
 		dir, err := os.MkdirTemp("", "repro-remote-")
 		if err != nil {
@@ -134,6 +140,7 @@ func runReplay(ctx context.Context, a *app, fs *flag.FlagSet, f *replayFlags) er
 			return &exitError{code: exitUsage, err: err}
 		}
 		opts.Manifest, opts.Signature, opts.Image, opts.Source = rem.Manifest, rem.Signature, rem.Layout, rem.Ref
+		opts.RecordedDir = rem.OutputsDir
 	} else {
 		return usagef("%s: no such file, and not an image reference", arg)
 	}

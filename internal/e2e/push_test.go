@@ -19,8 +19,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/repro-ml/repro/internal/compare"
 	"github.com/repro-ml/repro/internal/publish"
 	"github.com/repro-ml/repro/internal/publish/registrytest"
+	"github.com/repro-ml/repro/lockfmt"
+	"github.com/repro-ml/repro/replay"
 )
 
 // TestPushReplayFromRegistry is the publishing story end to end, with the
@@ -130,6 +133,48 @@ func TestPushReplayFromRegistry(t *testing.T) {
 	assert.Equal(t, first.Ref, rep.Manifest, "the report records the digest the tag resolved to")
 	assert.Positive(t, rep.Total)
 	assert.Equal(t, rep.Total, rep.Identical, "bit-identical: %s", rep.Verdict)
+
+	// The recorded outputs travelled with the manifest: "repro pull" writes
+	// them, checked against the manifest, under DIR/outputs.
+	assert.Contains(t, first.Outputs, "out/eigenvalues.npy")
+	pulled := filepath.Join(home, "pulled-ok")
+	run(t, env, home, bin, "pull", "--key", key+".pub", "-o", pulled, ref+":v1")
+	for _, o := range first.Outputs {
+		want, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(o)))
+		require.NoError(t, err)
+		got, err := os.ReadFile(filepath.Join(pulled, publish.OutputsDir, filepath.FromSlash(o)))
+		require.NoError(t, err)
+		assert.Equal(t, want, got, o)
+	}
+
+	// A replay from the registry on another BLAS kernel differs, and the
+	// reader, who has no capture directory, sees typed diffs: the recorded
+	// outputs come from the registry.
+	m, _, err := lockfmt.ReadFile(filepath.Join(dir, lockfmt.FileName))
+	require.NoError(t, err)
+	require.NotEmpty(t, m.Python.Runtimes)
+	core := otherCore(t, m.Python.Runtimes[0].CoreType)
+	reader := replayEnv{bin: bin, home: home, key: key, env: env}
+	stdout, stderr, rc := reader.repro(t, t.TempDir(), "replay", "--json", "--rm-image", "--key", key+".pub",
+		"--no-pin-kernels", "--env", "OPENBLAS_CORETYPE="+core, ref+":v1")
+	require.Equal(t, 1, rc, "%s", stderr)
+	assert.Contains(t, stderr, "recorded output(s)")
+	var diff replay.Report
+	require.NoError(t, json.Unmarshal([]byte(stdout), &diff), "%s", stdout)
+	var eig *replay.OutputDiff
+	for i := range diff.Outputs {
+		if diff.Outputs[i].Path == "out/eigenvalues.npy" {
+			eig = &diff.Outputs[i]
+		}
+	}
+	require.NotNil(t, eig, "%s", stdout)
+	require.Equal(t, replay.StatusDifferent, eig.Status, "%s", stdout)
+	require.NotNil(t, eig.Diff)
+	assert.Empty(t, eig.NoDetail)
+	assert.Equal(t, compare.KindNpy, eig.Diff.Kind, "a typed array diff, not digests only")
+	require.NotNil(t, eig.Diff.Array)
+	assert.Positive(t, eig.Diff.Array.Differing)
+	t.Logf("replay from the registry on %s: %s; eigenvalues.npy %s", core, diff.Verdict, eig.Diff.Summary)
 }
 
 // layerSizes maps the layer digests of the image ref to their sizes.
@@ -159,10 +204,11 @@ func countNew(old, cur map[string]int64) int {
 }
 
 type pushJSON struct {
-	Ref             string `json:"ref"`
-	ImageDigest     string `json:"image_digest"`
-	CosignSignature string `json:"cosign_signature"`
-	BytesSent       int64  `json:"bytes_sent"`
+	Ref             string   `json:"ref"`
+	ImageDigest     string   `json:"image_digest"`
+	CosignSignature string   `json:"cosign_signature"`
+	BytesSent       int64    `json:"bytes_sent"`
+	Outputs         []string `json:"outputs"`
 }
 
 // buildRepro compiles the CLI once per test binary.

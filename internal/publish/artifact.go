@@ -49,6 +49,8 @@ type file struct {
 	data      []byte
 	mediaType string
 	title     string
+	// annotations are added to the layer's title annotation.
+	annotations map[string]string
 }
 
 // newArtifact builds the artifact manifest for files, referring to subject.
@@ -81,7 +83,7 @@ func newArtifact(artifactType string, subject v1.Descriptor, annotations map[str
 			MediaType:   f.mediaType,
 			Digest:      ocidigest(h),
 			Size:        n,
-			Annotations: titleAnnotation(f.title),
+			Annotations: layerAnnotations(f.title, f.annotations),
 		})
 	}
 	a.raw, err = json.Marshal(m)
@@ -126,9 +128,16 @@ func (l *blobLayer) MediaType() (types.MediaType, error) { return l.b.mediaType,
 
 func ocidigest(h v1.Hash) digest.Digest { return digest.Digest(h.String()) }
 
-func titleAnnotation(title string) map[string]string {
-	if title == "" {
+func layerAnnotations(title string, extra map[string]string) map[string]string {
+	if title == "" && len(extra) == 0 {
 		return nil
 	}
-	return map[string]string{ocispec.AnnotationTitle: title}
+	m := map[string]string{}
+	for k, v := range extra {
+		m[k] = v
+	}
+	if title != "" {
+		m[ocispec.AnnotationTitle] = title
+	}
+	return m
 }

@@ -69,6 +69,19 @@ type Pulled struct {
 	// Dir and Layout are where Pull wrote the files and the OCI layout.
 	Dir    string `json:"dir,omitempty"`
 	Layout string `json:"layout,omitempty"`
+	// Outputs lists the recorded outputs Save wrote under OutputsDir.
+	Outputs    []string `json:"outputs,omitempty"`
+	OutputsDir string   `json:"outputs_dir,omitempty"`
+
+	// outputLayers are the artifact's output layers, still untrusted.
+	outputLayers []outputLayer
+}
+
+// outputLayer is an output layer as the artifact describes it.
+type outputLayer struct {
+	path   string
+	digest v1.Hash
+	size   int64
 }
 
 // FetchManifest resolves ref to an image digest and fetches the manifest
@@ -112,14 +125,14 @@ func FetchManifest(ctx context.Context, ref string, o PullOptions) (*Pulled, err
 			}
 			p.Verified = true
 		}
-		p.ArtifactDigest, p.Manifest, p.Signature = a.digest, a.manifest, a.sig
+		p.ArtifactDigest, p.Manifest, p.Signature, p.outputLayers = a.digest, a.manifest, a.sig, a.outputs
 		return p, nil
 	}
 	if rejected != nil {
 		return nil, fmt.Errorf("%w for %s: %w", ErrSignatureRejected, p.Ref, rejected)
 	}
 	if o.AllowUnsigned && o.Verify == nil {
-		p.ArtifactDigest, p.Manifest = cands[0].digest, cands[0].manifest
+		p.ArtifactDigest, p.Manifest, p.outputLayers = cands[0].digest, cands[0].manifest, cands[0].outputs
 		return p, nil
 	}
 	return nil, fmt.Errorf("%w: the manifest artifact %s of %s", ErrUnsigned, cands[0].digest, p.Ref)
@@ -131,6 +144,7 @@ type found struct {
 	created  string
 	manifest []byte
 	sig      []byte
+	outputs  []outputLayer
 }
 
 // findArtifacts lists the repro manifest artifacts whose subject is dref,
@@ -201,6 +215,17 @@ func fetchArtifact(dref name.Digest, h v1.Hash, ropts []remote.Option) (*found, 
 			limit, dst = maxManifestBlob, &f.manifest
 		case l.MediaType == SignatureMediaType && f.sig == nil:
 			limit, dst = maxSmallBlob, &f.sig
+		case l.MediaType == OutputMediaType:
+			hh, err := v1.NewHash(string(l.Digest))
+			if err != nil {
+				return nil, fmt.Errorf("referrer %s: %w", h, err)
+			}
+			p := l.Annotations[OutputPathAnnotation]
+			if p == "" {
+				p = l.Annotations[ocispec.AnnotationTitle]
+			}
+			f.outputs = append(f.outputs, outputLayer{path: p, digest: hh, size: l.Size})
+			continue
 		default:
 			continue
 		}

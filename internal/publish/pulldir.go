@@ -32,14 +32,30 @@ func Pull(ctx context.Context, ref, dir string, o PullOptions) (*Pulled, error) 
 	return p, nil
 }
 
-// Save writes dir/manifest.toml, dir/manifest.toml.sig and the image p.Ref
-// as an OCI layout in dir/image (index.json naming it by digest reference),
+// Save writes dir/manifest.toml, dir/manifest.toml.sig, the recorded
+// outputs the artifact carries under dir/outputs (each checked against the
+// manifest's path and digest first: any mismatch wraps ErrOutputRejected
+// and nothing is written) and the image p.Ref as an OCI layout in dir/image
+// (index.json naming it by digest reference),
 // and sets p.Dir and p.Layout. An existing dir/image is kept only when it
 // holds this very image; an existing manifest.toml with other bytes is
 // refused.
 func (p *Pulled) Save(ctx context.Context, dir string, o Options) error {
+	outs, err := p.fetchOutputs(ctx, o)
+	if err != nil {
+		return err
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("creating %s: %w", dir, err)
+	}
+	if err := writeOutputs(dir, outs); err != nil {
+		return err
+	}
+	for _, f := range outs {
+		p.Outputs = append(p.Outputs, f.Path)
+	}
+	if len(outs) > 0 {
+		p.OutputsDir = filepath.Join(dir, OutputsDir)
 	}
 	if err := writeOnce(filepath.Join(dir, ManifestTitle), p.Manifest); err != nil {
 		return err

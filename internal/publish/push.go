@@ -27,6 +27,10 @@ type PushOptions struct {
 	Cite CiteInfo
 	// AllowUnsigned pushes a manifest without a signature layer.
 	AllowUnsigned bool
+	// Outputs are recorded output files (see CollectOutputs) added to the
+	// manifest artifact as layers, so that a replay from the registry can
+	// show typed diffs.
+	Outputs []OutputFile
 }
 
 // Result is what Push published.
@@ -50,6 +54,8 @@ type Result struct {
 	// BytesSent counts request body bytes sent to the registry, all
 	// requests included; blobs the registry already had cost nothing.
 	BytesSent int64 `json:"bytes_sent"`
+	// Outputs lists the recorded outputs uploaded with the manifest.
+	Outputs []string `json:"outputs,omitempty"`
 	// Citation holds ready-made snippets citing Ref.
 	Citation Citation `json:"citation"`
 }
@@ -93,6 +99,10 @@ func Push(ctx context.Context, img v1.Image, manifestBytes, sigBytes []byte, ref
 	if len(sigBytes) > 0 {
 		files = append(files, file{data: sigBytes, mediaType: SignatureMediaType, title: SignatureTitle})
 	}
+	for _, of := range o.Outputs {
+		files = append(files, file{data: of.Data, mediaType: OutputMediaType, title: of.Path,
+			annotations: map[string]string{OutputPathAnnotation: of.Path}})
+	}
 	ann := map[string]string{}
 	if o.Created != "" {
 		ann[ocispec.AnnotationCreated] = o.Created
@@ -119,6 +129,9 @@ func Push(ctx context.Context, img v1.Image, manifestBytes, sigBytes []byte, ref
 		ImageDigest:    desc.Digest.String(),
 		ArtifactDigest: artDigest.String(),
 		ManifestSHA256: "sha256:" + hex.EncodeToString(sum[:]),
+	}
+	for _, of := range o.Outputs {
+		res.Outputs = append(res.Outputs, of.Path)
 	}
 	if t, ok := target.(name.Tag); ok {
 		res.Tag = t.String()
