@@ -66,9 +66,9 @@ func TestWriteTarAndLayout(t *testing.T) {
 	// podman (containers/image) reads the tar as an OCI archive and keeps
 	// the name and the config digest.
 	proot := t.TempDir()
-	out, err = exec.Command("podman", "--root", proot+"/root", "--runroot", proot+"/run", "load", "-i", tarPath).CombinedOutput()
+	out, err = exec.Command("podman", "--root", proot+"/root", "--runroot", proot+"/run", "--storage-driver", "vfs", "load", "-i", tarPath).CombinedOutput()
 	require.NoError(t, err, string(out))
-	out, err = exec.Command("podman", "--root", proot+"/root", "--runroot", proot+"/run", "image", "inspect", "--format", "{{.ID}}", img.Tag).CombinedOutput()
+	out, err = exec.Command("podman", "--root", proot+"/root", "--runroot", proot+"/run", "--storage-driver", "vfs", "image", "inspect", "--format", "{{.ID}}", img.Tag).CombinedOutput()
 	require.NoError(t, err, string(out))
 	require.Equal(t, img.ConfigDigest[len("sha256:"):], strings.TrimSpace(string(out)))
 
