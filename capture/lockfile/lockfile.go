@@ -261,6 +261,17 @@ func isHex(s string) bool {
 
 // normHash turns "sha256:HEX", "sha256=HEX" or (algo, HEX) into
 // "sha256:hex"; ok is false for anything else.
+// addHash normalises hash into p.Hashes; a malformed hash is an error at
+// path:line naming the package as the file spells it.
+func addHash(p *Package, name, hash, path string, line int) error {
+	h, ok := normHash(hash)
+	if !ok {
+		return errAt(path, line, "package %s: invalid hash %q", name, hash)
+	}
+	p.Hashes = append(p.Hashes, h)
+	return nil
+}
+
 func normHash(s string) (string, bool) {
 	i := strings.IndexAny(s, ":=")
 	if i <= 0 {

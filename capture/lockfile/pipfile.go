@@ -78,11 +78,9 @@ func parsePipfileLock(path string, data []byte) ([]Package, error) {
 				p.Version = strings.TrimPrefix(v, "=")
 			}
 			for _, h := range e.Hashes {
-				nh, ok := normHash(h)
-				if !ok {
-					return nil, errAt(path, line, "package %s: invalid hash %q", name, h)
+				if err := addHash(&p, name, h, path, line); err != nil {
+					return nil, err
 				}
-				p.Hashes = append(p.Hashes, nh)
 			}
 			if e.Markers != "" {
 				if _, err := parseMarker(e.Markers); err != nil {

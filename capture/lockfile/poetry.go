@@ -70,11 +70,9 @@ func parsePoetry(path string, data []byte) ([]Package, error) {
 			if f.Hash == "" {
 				continue
 			}
-			h, ok := normHash(f.Hash)
-			if !ok {
-				return nil, errAt(path, line(), "package %s: invalid hash %q", pp.Name, f.Hash)
+			if err := addHash(&p, pp.Name, f.Hash, path, line()); err != nil {
+				return nil, err
 			}
-			p.Hashes = append(p.Hashes, h)
 		}
 		m, err := poetryMarkers(pp.Markers)
 		if err != nil {

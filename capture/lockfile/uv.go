@@ -55,11 +55,9 @@ func parseUV(path string, data []byte) ([]Package, error) {
 			if f.Hash == "" {
 				continue
 			}
-			h, ok := normHash(f.Hash)
-			if !ok {
-				return nil, errAt(path, line(), "package %s: invalid hash %q", up.Name, f.Hash)
+			if err := addHash(&p, up.Name, f.Hash, path, line()); err != nil {
+				return nil, err
 			}
-			p.Hashes = append(p.Hashes, h)
 		}
 		for _, m := range up.ResolutionMarkers {
 			if _, err := parseMarker(m); err != nil {
