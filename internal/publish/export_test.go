@@ -98,16 +98,7 @@ func tarImage(t *testing.T, files map[string]string) v1.Image {
 		require.NoError(t, err)
 		adds = append(adds, mutate.Addendum{Layer: l, History: v1.History{Created: v1.Time{Time: time.Unix(0, 0).UTC()}}})
 	}
-	img, err := mutate.Append(base, adds...)
-	require.NoError(t, err)
-	cf, err := img.ConfigFile()
-	require.NoError(t, err)
-	cf = cf.DeepCopy()
-	cf.Created = v1.Time{Time: time.Unix(0, 0).UTC()}
-	cf.OS, cf.Architecture = "linux", "amd64"
-	img, err = mutate.ConfigFile(img, cf)
-	require.NoError(t, err)
-	return img
+	return appendTestLayers(t, base, adds)
 }
 
 // TestArchiveWithPodman loads the archive "repro build --tar" writes with

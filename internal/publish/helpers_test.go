@@ -31,16 +31,7 @@ func testImage(t testing.TB, envSize int, code string) v1.Image {
 		adds = append(adds, mutate.Addendum{Layer: static.NewLayer(b, types.OCILayer), History: v1.History{Created: v1.Time{Time: time.Unix(0, 0).UTC()}}})
 	}
 	adds = append(adds, mutate.Addendum{Layer: static.NewLayer([]byte(code), types.OCILayer), History: v1.History{Created: v1.Time{Time: time.Unix(0, 0).UTC()}}})
-	img, err := mutate.Append(base, adds...)
-	require.NoError(t, err)
-	cf, err := img.ConfigFile()
-	require.NoError(t, err)
-	cf = cf.DeepCopy()
-	cf.Created = v1.Time{Time: time.Unix(0, 0).UTC()}
-	cf.OS, cf.Architecture = "linux", "amd64"
-	img, err = mutate.ConfigFile(img, cf)
-	require.NoError(t, err)
-	return img
+	return appendTestLayers(t, base, adds)
 }
 
 var (
@@ -72,4 +63,20 @@ func mustRef(t testing.TB, s string) name.Reference {
 	r, err := name.ParseReference(s)
 	require.NoError(t, err)
 	return r
+}
+
+// appendTestLayers appends adds to base and fixes the config's creation time
+// and platform, so test images are deterministic.
+func appendTestLayers(t testing.TB, base v1.Image, adds []mutate.Addendum) v1.Image {
+	t.Helper()
+	img, err := mutate.Append(base, adds...)
+	require.NoError(t, err)
+	cf, err := img.ConfigFile()
+	require.NoError(t, err)
+	cf = cf.DeepCopy()
+	cf.Created = v1.Time{Time: time.Unix(0, 0).UTC()}
+	cf.OS, cf.Architecture = "linux", "amd64"
+	img, err = mutate.ConfigFile(img, cf)
+	require.NoError(t, err)
+	return img
 }
